@@ -1,0 +1,43 @@
+"""check-config: validate the configuration and print what would run."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.settings import load_settings
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        "check-config", help="validate the config and print what would run",
+        description="Validate the config file and the environment; print the sources, "
+                    "departments and schedules that would run. Exit 2 on any problem.")
+
+
+def run(args: argparse.Namespace) -> int:
+    s = load_settings(args.config)
+    print(f"config: {s.path}  (brand: {s.brand.name}; terms: {', '.join(s.brand.terms)})")
+    print(f"data directory: {s.data_dir}")
+    print("sources:")
+    if not s.sources:
+        print("  (none configured)")
+    for src in s.sources.values():
+        state = "enabled" if src.enabled else "disabled"
+        creds = ", ".join(f"{k}=${v}" + ("" if src.credentials.get(k) else " (unset)")
+                          for k, v in src.env_names.items())
+        line = f"  {src.name:<14} {state:<9} every {src.interval_minutes} min  {src.base_url}"
+        print(line + (f"  [{creds}]" if creds else ""))
+    print("departments:")
+    for dep in s.departments.values():
+        mark = " (default)" if dep.default else ""
+        lead = f", lead {dep.lead}" if dep.lead else ""
+        print(f"  {dep.name:<14} -> {dep.channel}{lead}{mark}; "
+              f"{len(dep.keywords)} keywords, {len(dep.examples)} examples")
+    print(f"escalation: {s.escalation.channel} (reminder after "
+          f"{s.escalation.reminder_minutes} min unclaimed)")
+    print(f"summary: {s.summary.channel} daily at {s.summary.time:%H:%M} {s.summary.timezone}")
+    print(f"answers published to sources: {'yes' if s.answer.publish else 'no'}")
+    slack = "configured" if s.slack.bot_token else "not configured (SLACK_BOT_TOKEN unset)"
+    print(f"slack: {slack}; API {s.slack.api_url}")
+    print("config OK")
+    return 0

@@ -1,0 +1,15 @@
+"""fetch: placeholder until its issue lands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    return sub.add_parser("fetch", help="(not built yet)")
+
+
+def run(args: argparse.Namespace) -> int:
+    print("earshot: 'fetch' is not built yet", file=sys.stderr)
+    return 1

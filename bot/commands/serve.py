@@ -1,0 +1,15 @@
+"""serve: placeholder until its issue lands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    return sub.add_parser("serve", help="(not built yet)")
+
+
+def run(args: argparse.Namespace) -> int:
+    print("earshot: 'serve' is not built yet", file=sys.stderr)
+    return 1

@@ -1,0 +1,433 @@
+"""Load and validate the TOML configuration and the environment, once, into dataclasses.
+
+Every problem a user can cause is raised as ConfigError naming the file, the key and
+what was expected; the command line prints it on one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_CONFIG = "config/earshot.toml"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class ConfigError(Exception):
+    def __init__(self, path: str | Path, key: str, expected: str) -> None:
+        self.path, self.key, self.expected = str(path), key, expected
+        where = f"{self.path}: {key}: " if key else f"{self.path}: "
+        super().__init__(where + expected)
+
+
+# --- the shape of each source's table ----------------------------------------------
+# Per source kind: default base_url, default interval, extra keys with their types,
+# and the names of keys that hold environment-variable names (required / optional).
+@dataclass(frozen=True)
+class SourceSpec:
+    base_url: str
+    interval_minutes: int
+    options: dict[str, type | tuple[type, ...]] = field(default_factory=dict)
+    required_env: tuple[str, ...] = ()
+    optional_env: tuple[str, ...] = ()
+    option_defaults: dict[str, Any] = field(default_factory=dict)
+
+
+SOURCE_SPECS: dict[str, SourceSpec] = {
+    "hackernews": SourceSpec(
+        "https://hn.algolia.com/api/v1", 5, {"tags": list}, option_defaults={
+            "tags": ["story", "comment"]}),
+    "reddit": SourceSpec(
+        "https://oauth.reddit.com", 10,
+        {"auth_url": str, "subreddits": list},
+        required_env=("client_id_env", "client_secret_env"),
+        option_defaults={"auth_url": "https://www.reddit.com/api/v1/access_token",
+                         "subreddits": []}),
+    "bluesky": SourceSpec(
+        "https://bsky.social/xrpc", 5, {},
+        required_env=("handle_env", "app_password_env")),
+    "mastodon": SourceSpec(
+        "https://mastodon.social", 5, {"hashtags": list},
+        optional_env=("access_token_env",), option_defaults={"hashtags": []}),
+    "stackexchange": SourceSpec(
+        "https://api.stackexchange.com/2.3", 30, {"site": str},
+        optional_env=("key_env",), option_defaults={"site": "stackoverflow"}),
+    "github": SourceSpec(
+        "https://api.github.com", 15, {"kinds": list},
+        optional_env=("token_env",), option_defaults={"kinds": ["issues", "discussions"]}),
+    "lobsters": SourceSpec("https://lobste.rs", 15, {}),
+    "rss": SourceSpec("", 30, {"feeds": list}, option_defaults={"feeds": []}),
+    "x": SourceSpec(
+        "https://api.x.com/2", 15, {},
+        required_env=("bearer_token_env",), optional_env=("user_token_env",)),
+}
+
+
+@dataclass(frozen=True)
+class BrandSettings:
+    name: str
+    terms: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+    own_accounts: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    name: str  # the source kind: hackernews, reddit, ...
+    enabled: bool
+    base_url: str
+    interval_minutes: int
+    options: dict[str, Any]
+    # Key (e.g. "client_id_env") -> the variable's value from the environment
+    # (None when an optional variable is unset). Secrets live only here, never in files.
+    credentials: dict[str, str | None]
+    env_names: dict[str, str]  # key -> environment variable name, for messages
+
+
+@dataclass(frozen=True)
+class DepartmentSettings:
+    name: str
+    channel: str
+    keywords: tuple[str, ...]
+    examples: tuple[str, ...] = ()
+    lead: str | None = None  # a user group id (S0123...) to ping
+    default: bool = False
+
+
+@dataclass(frozen=True)
+class EscalationSettings:
+    channel: str
+    lead: str | None = None  # leadership user group
+    reminder_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class SummarySettings:
+    channel: str
+    time: dtime
+    timezone: str
+    spike_multiple: float = 3.0
+    spike_min_count: int = 5
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    publish: bool = False
+    publishers: tuple[str, ...] = ()  # Slack user ids
+    publisher_groups: tuple[str, ...] = ()  # Slack user group ids
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    api_url: str
+    bot_token: str | None
+    signing_secret: str | None
+    app_token: str | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    brand: BrandSettings
+    sources: dict[str, SourceSettings]
+    departments: dict[str, DepartmentSettings]
+    escalation: EscalationSettings
+    summary: SummarySettings
+    answer: AnswerSettings
+    slack: SlackSettings
+    data_dir: Path
+
+    @property
+    def default_department(self) -> DepartmentSettings:
+        return next(d for d in self.departments.values() if d.default)
+
+    def enabled_sources(self) -> list[SourceSettings]:
+        return [s for s in self.sources.values() if s.enabled]
+
+    def department_for_channel(self, channel: str) -> DepartmentSettings | None:
+        return next((d for d in self.departments.values() if d.channel == channel), None)
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def config_path(explicit: str | None = None, env: dict[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return Path(explicit or env.get("EARSHOT_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read and validate the config file and the environment. Raises ConfigError."""
+    env = dict(os.environ if env is None else env)
+    path = config_path(str(path) if path else None, env)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, "", "file not found (set EARSHOT_CONFIG or pass --config; "
+                                    "config/earshot.example.toml is a template)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "", f"not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "", f"cannot be read: {exc}") from None
+    return parse_settings(raw, path, env)
+
+
+def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Settings:
+    v = _Validator(path)
+    v.only(raw, "", {"brand", "sources", "departments", "routing", "escalation", "summary",
+                     "answer"})
+
+    brand_raw = v.table(raw, "brand", required=True)
+    v.only(brand_raw, "brand", {"name", "terms", "exclude", "own_accounts", "languages"})
+    terms = v.strings(brand_raw, "brand.terms", required=True)
+    if not terms:
+        raise ConfigError(path, "brand.terms", "expected at least one term")
+    brand = BrandSettings(
+        name=v.string(brand_raw, "brand.name", default=terms[0].strip('"')),
+        terms=terms,
+        exclude=v.strings(brand_raw, "brand.exclude"),
+        own_accounts=v.strings(brand_raw, "brand.own_accounts"),
+        languages=v.strings(brand_raw, "brand.languages"),
+    )
+
+    departments = _parse_departments(v, raw)
+    sources = _parse_sources(v, raw, env)
+
+    esc_raw = v.table(raw, "escalation", required=True)
+    v.only(esc_raw, "escalation", {"channel", "lead", "reminder_minutes"})
+    escalation = EscalationSettings(
+        channel=v.string(esc_raw, "escalation.channel", required=True),
+        lead=v.string(esc_raw, "escalation.lead", default=None),
+        reminder_minutes=v.positive_int(esc_raw, "escalation.reminder_minutes", default=60),
+    )
+
+    sum_raw = v.table(raw, "summary", required=True)
+    v.only(sum_raw, "summary", {"channel", "time", "timezone", "spike_multiple",
+                                "spike_min_count"})
+    summary = SummarySettings(
+        channel=v.string(sum_raw, "summary.channel", required=True),
+        time=v.clock_time(sum_raw, "summary.time", default="09:00"),
+        timezone=v.timezone(sum_raw, "summary.timezone", default="UTC"),
+        spike_multiple=v.positive_float(sum_raw, "summary.spike_multiple", default=3.0),
+        spike_min_count=v.positive_int(sum_raw, "summary.spike_min_count", default=5),
+    )
+
+    ans_raw = v.table(raw, "answer")
+    v.only(ans_raw, "answer", {"publish", "publishers", "publisher_groups"})
+    answer = AnswerSettings(
+        publish=v.boolean(ans_raw, "answer.publish", default=False),
+        publishers=v.strings(ans_raw, "answer.publishers"),
+        publisher_groups=v.strings(ans_raw, "answer.publisher_groups"),
+    )
+
+    slack = SlackSettings(
+        api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
+        bot_token=env.get("SLACK_BOT_TOKEN") or None,
+        signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+        app_token=env.get("SLACK_APP_TOKEN") or None,
+    )
+    return Settings(
+        path=path, brand=brand, sources=sources, departments=departments,
+        escalation=escalation, summary=summary, answer=answer, slack=slack,
+        data_dir=Path(env.get("EARSHOT_DATA") or "./data"),
+    )
+
+
+def _parse_departments(v: _Validator, raw: dict[str, Any]) -> dict[str, DepartmentSettings]:
+    table = v.table(raw, "departments", required=True)
+    if not table:
+        raise ConfigError(v.path, "departments", "expected at least one [departments.<name>]")
+    out: dict[str, DepartmentSettings] = {}
+    for name, dep in table.items():
+        key = f"departments.{name}"
+        if not isinstance(dep, dict):
+            raise ConfigError(v.path, key, "expected a table [departments.<name>]")
+        v.only(dep, key, {"channel", "keywords", "examples", "lead"})
+        out[name] = DepartmentSettings(
+            name=name,
+            channel=v.string(dep, f"{key}.channel", required=True),
+            keywords=v.strings(dep, f"{key}.keywords"),
+            examples=v.strings(dep, f"{key}.examples"),
+            lead=v.string(dep, f"{key}.lead", default=None),
+        )
+    routing = v.table(raw, "routing", required=True)
+    v.only(routing, "routing", {"default"})
+    default = v.string(routing, "routing.default", required=True)
+    if default not in out:
+        raise ConfigError(v.path, "routing.default",
+                          f"unknown department {_show(default)}; expected one of "
+                          + ", ".join(sorted(out)))
+    out[default] = dataclasses.replace(out[default], default=True)
+    return out
+
+
+def _parse_sources(v: _Validator, raw: dict[str, Any], env: dict[str, str]
+                   ) -> dict[str, SourceSettings]:
+    table = v.table(raw, "sources")
+    out: dict[str, SourceSettings] = {}
+    for name, src in table.items():
+        key = f"sources.{name}"
+        spec = SOURCE_SPECS.get(name)
+        if spec is None:
+            raise ConfigError(v.path, key, "unknown source; expected one of "
+                              + ", ".join(sorted(SOURCE_SPECS)))
+        if not isinstance(src, dict):
+            raise ConfigError(v.path, key, "expected a table [sources.<name>]")
+        allowed = {"enabled", "base_url", "interval_minutes", *spec.options,
+                   *spec.required_env, *spec.optional_env}
+        v.only(src, key, allowed)
+        enabled = v.boolean(src, f"{key}.enabled", default=True)
+        options = dict(spec.option_defaults)
+        for opt, typ in spec.options.items():
+            if opt in src:
+                value = src[opt]
+                if not isinstance(value, typ):
+                    raise ConfigError(v.path, f"{key}.{opt}",
+                                      f"expected {_type_name(typ)}, got {_show(value)}")
+                if isinstance(value, list) and not all(isinstance(x, str) for x in value):
+                    raise ConfigError(v.path, f"{key}.{opt}", "expected a list of strings")
+                options[opt] = value
+        base_url = v.string(src, f"{key}.base_url", default=spec.base_url).rstrip("/")
+        if name == "rss" and enabled and not options["feeds"]:
+            raise ConfigError(v.path, f"{key}.feeds", "expected at least one feed URL")
+        if base_url and not re.match(r"^https?://", base_url):
+            raise ConfigError(v.path, f"{key}.base_url",
+                              f"expected an http(s) URL, got {_show(base_url)}")
+        credentials: dict[str, str | None] = {}
+        env_names: dict[str, str] = {}
+        for cred in (*spec.required_env, *spec.optional_env):
+            var = v.string(src, f"{key}.{cred}", default=None)
+            if var is None:
+                if cred in spec.required_env and enabled:
+                    raise ConfigError(v.path, f"{key}.{cred}",
+                                      "expected the name of the environment variable that "
+                                      "holds this credential")
+                continue
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
+                raise ConfigError(v.path, f"{key}.{cred}",
+                                  f"expected an environment variable name, got {_show(var)} "
+                                  "(put the secret in the environment, not in this file)")
+            env_names[cred] = var
+            value = env.get(var) or None
+            if value is None and enabled and cred in spec.required_env:
+                raise ConfigError(v.path, f"{key}.{cred}",
+                                  f"environment variable {var} is not set "
+                                  f"(needed by the enabled source '{name}')")
+            credentials[cred] = value
+        out[name] = SourceSettings(
+            name=name, enabled=enabled, base_url=base_url,
+            interval_minutes=v.positive_int(src, f"{key}.interval_minutes",
+                                            default=spec.interval_minutes),
+            options=options, credentials=credentials, env_names=env_names,
+        )
+    return out
+
+
+def _type_name(typ: type | tuple[type, ...]) -> str:
+    names = {list: "a list", str: "a string", bool: "true or false", int: "an integer",
+             float: "a number"}
+    if isinstance(typ, tuple):
+        return " or ".join(names.get(t, t.__name__) for t in typ)
+    return names.get(typ, typ.__name__)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class _Validator:
+    """Typed getters that raise ConfigError with the dotted key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def only(self, table: dict[str, Any], key: str, allowed: set[str]) -> None:
+        for name in table:
+            if name not in allowed:
+                where = f"{key}.{name}" if key else name
+                raise ConfigError(self.path, where,
+                                  "unknown key; expected one of " + ", ".join(sorted(allowed)))
+
+    def table(self, raw: dict[str, Any], key: str, required: bool = False) -> dict[str, Any]:
+        if key not in raw:
+            if required:
+                raise ConfigError(self.path, key, f"missing; expected a [{key}] table")
+            return {}
+        if not isinstance(raw[key], dict):
+            raise ConfigError(self.path, key, f"expected a [{key}] table, got {_show(raw[key])}")
+        return raw[key]
+
+    def _leaf(self, table: dict[str, Any], key: str) -> str:
+        return key.rsplit(".", 1)[-1]
+
+    def string(self, table: dict[str, Any], key: str, required: bool = False,
+               default: Any = "") -> Any:
+        leaf = self._leaf(table, key)
+        if leaf not in table:
+            if required:
+                raise ConfigError(self.path, key, "missing; expected a string")
+            return default
+        value = table[leaf]
+        if not isinstance(value, str) or (required and not value.strip()):
+            raise ConfigError(self.path, key, f"expected a non-empty string, got {_show(value)}")
+        return value
+
+    def strings(self, table: dict[str, Any], key: str, required: bool = False
+                ) -> tuple[str, ...]:
+        leaf = self._leaf(table, key)
+        if leaf not in table:
+            if required:
+                raise ConfigError(self.path, key, "missing; expected a list of strings")
+            return ()
+        value = table[leaf]
+        if not isinstance(value, list) or not all(isinstance(x, str) and x.strip()
+                                                  for x in value):
+            raise ConfigError(self.path, key,
+                              f"expected a list of non-empty strings, got {_show(value)}")
+        return tuple(value)
+
+    def boolean(self, table: dict[str, Any], key: str, default: bool) -> bool:
+        value = table.get(self._leaf(table, key), default)
+        if not isinstance(value, bool):
+            raise ConfigError(self.path, key, f"expected true or false, got {_show(value)}")
+        return value
+
+    def positive_int(self, table: dict[str, Any], key: str, default: int) -> int:
+        value = table.get(self._leaf(table, key), default)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(self.path, key, f"expected a positive integer, got {_show(value)}")
+        return value
+
+    def positive_float(self, table: dict[str, Any], key: str, default: float) -> float:
+        value = table.get(self._leaf(table, key), default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(self.path, key, f"expected a positive number, got {_show(value)}")
+        return float(value)
+
+    def clock_time(self, table: dict[str, Any], key: str, default: str) -> dtime:
+        value = table.get(self._leaf(table, key), default)
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value) if isinstance(
+            value, str) else None
+        if not match:
+            raise ConfigError(self.path, key, f"expected a time like \"09:00\", got {_show(value)}")
+        return dtime(int(match[1]), int(match[2]))
+
+    def timezone(self, table: dict[str, Any], key: str, default: str) -> str:
+        value = table.get(self._leaf(table, key), default)
+        try:
+            if not isinstance(value, str):
+                raise ValueError
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(self.path, key, f"expected an IANA time zone like "
+                              f"\"Europe/Berlin\", got {_show(value)}") from None
+        return value

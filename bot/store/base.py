@@ -1,0 +1,133 @@
+"""The storage interface. Callers depend on this, never on TinyDB.
+
+Every method is safe to call from several threads at once (the scheduler thread and
+the Slack handlers share one store). `update_mention` and `update_outbox` are the
+atomic read-modify-write used for "first click wins" and exactly-once posting.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.mention import Event, Mention
+
+
+@dataclass
+class OutboxItem:
+    """A thing to post to Slack, waiting in the durable queue.
+
+    kind: "mention" (post the mention message), "thread" (a line in its thread),
+    "update" (re-render the mention message), "message" (any other post: escalation
+    summary, daily summary, spike alert, reminder). `payload` is whatever the sender
+    needs; `status` goes pending -> sending -> sent (or failed after too many tries).
+    """
+
+    id: str
+    kind: str
+    channel: str
+    mention_key: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    status: str = "pending"
+    attempts: int = 0
+    not_before: datetime | None = None  # do not try before this time (backoff)
+    created_at: datetime | None = None
+    result: dict[str, Any] = field(default_factory=dict)  # e.g. {"ts": ..., "channel": ...}
+
+
+class Store(ABC):
+    # --- mentions -------------------------------------------------------------
+    @abstractmethod
+    def add_mention(self, mention: Mention) -> Mention:
+        """Store a new mention, assign its `number`, return it. Raises KeyError if
+        a mention with the same key exists."""
+
+    @abstractmethod
+    def get_mention(self, key: str) -> Mention | None: ...
+
+    @abstractmethod
+    def get_by_number(self, number: int) -> Mention | None: ...
+
+    @abstractmethod
+    def find_by_fingerprint(self, fingerprint: str) -> Mention | None: ...
+
+    @abstractmethod
+    def find_by_link(self, url: str) -> Mention | None:
+        """The mention whose url or any of whose links is `url`."""
+
+    @abstractmethod
+    def update_mention(
+        self, key: str, change: Callable[[Mention], Mention | None]
+    ) -> Mention | None:
+        """Atomically apply `change` to the stored mention and save the result.
+
+        `change` gets a copy and returns the new mention, or None to leave it as it
+        was; the store holds its lock for the whole call, so two concurrent
+        updates never both see the old state. Returns what was saved, or None if
+        `change` declined or the key is unknown.
+        """
+
+    @abstractmethod
+    def iter_mentions(self, since: datetime | None = None) -> Iterator[Mention]:
+        """All mentions (created_at >= since if given), oldest first."""
+
+    @abstractmethod
+    def count_mentions(self) -> int: ...
+
+    # --- source cursors ----------------------------------------------------------
+    @abstractmethod
+    def get_cursor(self, source: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def set_cursor(self, source: str, cursor: dict[str, Any]) -> None: ...
+
+    # --- outbox ------------------------------------------------------------------
+    @abstractmethod
+    def enqueue(self, item: OutboxItem) -> OutboxItem:
+        """Add to the outbox. An item whose id already exists is left as it is
+        (enqueueing is idempotent)."""
+
+    @abstractmethod
+    def get_outbox(self, item_id: str) -> OutboxItem | None: ...
+
+    @abstractmethod
+    def pending_outbox(self, now: datetime | None = None) -> list[OutboxItem]:
+        """Items with status pending or sending (sending = interrupted mid-post),
+        whose not_before has passed, oldest first."""
+
+    @abstractmethod
+    def update_outbox(
+        self, item_id: str, change: Callable[[OutboxItem], OutboxItem | None]
+    ) -> OutboxItem | None:
+        """Atomic read-modify-write of one outbox item, like update_mention."""
+
+    # --- events ------------------------------------------------------------------
+    @abstractmethod
+    def add_event(self, event: Event) -> None: ...
+
+    @abstractmethod
+    def events(
+        self, mention_key: str | None = None, since: datetime | None = None
+    ) -> list[Event]:
+        """Events, oldest first, optionally for one mention and/or since a time."""
+
+    # --- small named values (caches, alert bookkeeping) ----------------------------
+    @abstractmethod
+    def get_meta(self, key: str) -> Any: ...
+
+    @abstractmethod
+    def set_meta(self, key: str, value: Any) -> None: ...
+
+    @abstractmethod
+    def update_meta(self, key: str, change: Callable[[Any], Any]) -> Any:
+        """Atomically replace the value with change(old) (old is None if unset)."""
+
+    # --- lifecycle -----------------------------------------------------------------
+    def flush(self) -> None:
+        """Make everything written so far durable (a no-op where writes already are)."""
+
+    def close(self) -> None:
+        self.flush()
