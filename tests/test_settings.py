@@ -1,4 +1,4 @@
-"""Config validation: every user error is one line naming the file, the key and what was expected."""
+"""Config validation: each user error is one line naming the file, the key, the expectation."""
 
 import subprocess
 import sys

@@ -128,6 +128,7 @@ class Store(ABC):
     # --- lifecycle -----------------------------------------------------------------
     def flush(self) -> None:
         """Make everything written so far durable (a no-op where writes already are)."""
+        return None
 
     def close(self) -> None:
         self.flush()
