@@ -1,15 +1,72 @@
-"""audit: placeholder until its issue lands."""
+"""audit: every reply published on a source, as CSV.
+
+  python -m bot audit                      all published replies
+  python -m bot audit --since 2026-11-01   published on or after that day (UTC)
+
+Columns: published_at, mention (E-42), mention_key, source, original_url, written_by,
+approved_by (Slack user ids), published_url, text (exactly as published), draft_id.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import shutil
 import sys
+import tempfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from bot.publish.audit import audit_rows, write_csv
+from bot.settings import load_settings
+from bot.store import open_store
+from bot.store.lockfile import StoreLockedError
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    return sub.add_parser("audit", help="(not built yet)")
+    p = sub.add_parser(
+        "audit", help="print every published reply as CSV",
+        description="Print every reply Earshot published on a source (who wrote it, who "
+                    "approved it, when, the exact text and the link) as CSV, from the "
+                    "store in the data directory.")
+    p.add_argument("--since", metavar="YYYY-MM-DD",
+                   help="only replies published on or after this day (UTC)")
+    return p
 
 
 def run(args: argparse.Namespace) -> int:
-    print("earshot: 'audit' is not built yet", file=sys.stderr)
-    return 1
+    since = None
+    if args.since:
+        try:
+            since = datetime.combine(date.fromisoformat(args.since), datetime.min.time(),
+                                     tzinfo=UTC)
+        except ValueError:
+            print(f"earshot audit: --since expects a date like 2026-11-01, got "
+                  f"{args.since!r}", file=sys.stderr)
+            return 2
+    settings = load_settings(args.config)
+    if not settings.data_dir.exists():
+        print(f"earshot audit: no data directory at {settings.data_dir} (set EARSHOT_DATA); "
+              "nothing has been published from here", file=sys.stderr)
+        return 1
+    try:
+        return _print(settings.data_dir, since)
+    except StoreLockedError:
+        # The running bot holds the store (one process per store). Read a copy instead:
+        # the journal is crash-safe, so a copy taken mid-write opens like a crashed run.
+        log.info("the store is in use; auditing a snapshot copy")
+        with tempfile.TemporaryDirectory(prefix="earshot-audit-") as tmp:
+            copy = Path(tmp) / "data"
+            shutil.copytree(settings.data_dir, copy, ignore=shutil.ignore_patterns("*.lock"))
+            return _print(copy, since)
+
+
+def _print(data_dir: Path, since: datetime | None) -> int:
+    store = open_store(data_dir)
+    try:
+        write_csv(audit_rows(store, since), sys.stdout)
+    finally:
+        store.close()
+    return 0

@@ -1,15 +1,138 @@
-"""fetch: placeholder until its issue lands."""
+"""fetch: poll the mention sources (once, or on their schedules)."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import tempfile
+from collections.abc import Iterable
+from typing import TextIO
+
+from bot.mention import Mention
+from bot.polling import PollOutcome
+from bot.scheduler import build_pollers, build_scheduler
+from bot.settings import Settings, load_settings
+from bot.store import open_store
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    return sub.add_parser("fetch", help="(not built yet)")
+    p = sub.add_parser(
+        "fetch", help="poll the mention sources",
+        description="Poll every enabled source for new mentions, judge and route them, store "
+                    "them and queue them for Slack. Without --once, keep polling on each "
+                    "source's interval until interrupted (use `serve` to also run Slack).")
+    p.add_argument("--once", action="store_true", help="run one polling cycle and exit")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print each new mention (department, complaint, reason, links) "
+                        "instead of storing it or posting to Slack")
+    p.add_argument("--source", action="append", metavar="NAME",
+                   help="poll only this source (repeatable)")
+    return p
 
 
 def run(args: argparse.Namespace) -> int:
-    print("earshot: 'fetch' is not built yet", file=sys.stderr)
-    return 1
+    settings = load_settings(args.config)
+    if args.source:
+        unknown = set(args.source) - {s.name for s in settings.enabled_sources()}
+        if unknown:
+            print(f"earshot: --source {', '.join(sorted(unknown))}: not an enabled source in "
+                  f"{settings.path}", file=sys.stderr)
+            return 2
+    if not settings.enabled_sources():
+        print(f"earshot: no source is enabled in {settings.path}; enable one under "
+              "[sources.<name>]", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        # A throwaway store: a dry run can be repeated and changes nothing.
+        with tempfile.TemporaryDirectory(prefix="earshot-dry-run-") as tmp:
+            return _run_once(settings, tmp, args.source, dry_run=True)
+    if args.once:
+        return _run_once(settings, str(settings.data_dir), args.source, dry_run=False)
+    return _run_forever(settings)
+
+
+def _run_once(settings: Settings, data_dir: str, only: list[str] | None, *,
+              dry_run: bool) -> int:
+    store = open_store(data_dir)
+    outbox = None if dry_run else _outbox_or_none(settings, store)
+    try:
+        pollers = [p for p in build_pollers(settings, store, outbox)
+                   if not only or p.name in only]
+        outcomes = [p.poll(force=True) for p in pollers]
+        if dry_run:
+            for outcome in outcomes:
+                if outcome.result:
+                    print_mentions(outcome.result.new, sys.stdout)
+        print_summary(outcomes, sys.stderr)
+        if outbox is not None:
+            stats = outbox.drain(max_seconds=120)
+            print(f"slack: {stats}", file=sys.stderr)
+        elif not dry_run:
+            print("slack: not configured (SLACK_BOT_TOKEN unset); new mentions are queued "
+                  "and will be posted when `python -m bot serve` runs", file=sys.stderr)
+    finally:
+        store.close()
+    return 0 if any(o.ok for o in outcomes) else 1
+
+
+def _run_forever(settings: Settings) -> int:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    store = open_store(settings.data_dir)
+    outbox = _outbox_or_none(settings, store)
+    worker = None
+    if outbox is not None:
+        from bot.slack.outbox import OutboxWorker
+
+        worker = OutboxWorker(outbox)
+        worker.start()
+    scheduler = build_scheduler(settings, store, outbox, poll_only=True,
+                                scheduler=BlockingScheduler(timezone="UTC"))
+    log.info("polling %d source(s); Ctrl-C to stop", len(settings.enabled_sources()))
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        if worker is not None:
+            worker.stop()
+        store.close()
+    return 0
+
+
+def _outbox_or_none(settings: Settings, store):  # type: ignore[no-untyped-def]
+    if not settings.slack.bot_token:
+        return None
+    from bot.slack.client import make_client
+    from bot.slack.outbox import Outbox
+
+    return Outbox(store, make_client(settings.slack), settings)
+
+
+def print_mentions(mentions: Iterable[Mention], out: TextIO) -> None:
+    for m in mentions:
+        flag = "complaint" if m.complaint else "no complaint"
+        snippet = " ".join(m.text.split())
+        if len(snippet) > 160:
+            snippet = snippet[:157] + "..."
+        print(f"{m.short_id or m.key}  -> {m.department}  [{flag}, sentiment {m.sentiment:+.2f}]",
+              file=out)
+        print(f"    {m.source} @{m.author}: {snippet}", file=out)
+        print(f"    why: {m.reason}", file=out)
+        for link in m.all_links():
+            print(f"    {link.source}: {link.url}", file=out)
+
+
+def print_summary(outcomes: list[PollOutcome], out: TextIO) -> None:
+    for o in outcomes:
+        if o.ok and o.result is not None:
+            r = o.result
+            print(f"{o.source}: {o.fetched} fetched, {len(r.new)} new, {len(r.merged)} merged "
+                  f"into earlier mentions, {r.seen} already seen, {len(r.dropped)} dropped",
+                  file=out)
+        else:
+            print(f"{o.source}: failed: {o.error} (cursor kept; will retry)", file=out)
+

@@ -1,15 +1,163 @@
-"""summary: placeholder until its issue lands."""
+"""summary: print or post the daily top-complaints summary.
+
+  python -m bot summary --dry-run [--date YYYY-MM-DD]   the summary as text
+  python -m bot summary --json [--date YYYY-MM-DD]      the same content as JSON
+  python -m bot summary --post                          post it now (and drain the outbox)
+  python -m bot summary --from FILE --dry-run|--json    what it would have said about an
+                                                        export (CSV/JSONL, like `replay`)
+"""
 
 from __future__ import annotations
 
 import argparse
+import html
+import json
+import logging
 import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from bot.exports import ExportError, Post, read_posts
+from bot.mention import Mention, utcnow
+from bot.settings import Settings, load_settings
+from bot.summary import Report, build_report, day_window
+from bot.summary_render import to_json, to_slack, to_text
+
+if TYPE_CHECKING:
+    from bot.judge import Judge
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    return sub.add_parser("summary", help="(not built yet)")
+    p = sub.add_parser(
+        "summary", help="print or post the daily top-complaints summary",
+        description="Build the daily summary from the store (or from an export with "
+                    "--from) and print it as text (--dry-run), as JSON (--json), or post "
+                    "it to the summary channel now (--post).")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="print the summary as text")
+    mode.add_argument("--json", action="store_true", help="print the summary as JSON")
+    mode.add_argument("--post", action="store_true", help="post it to Slack now")
+    p.add_argument("--date", metavar="YYYY-MM-DD",
+                   help="a calendar day in the configured time zone (default: the 24 "
+                        "hours to now; with --from: the export's last day)")
+    p.add_argument("--from", dest="source_file", metavar="FILE",
+                   help="build it from a CSV/JSONL export instead of the store")
+    return p
+
+
+def _fail(message: str) -> int:
+    print(f"earshot summary: {message}", file=sys.stderr)
+    return 2
 
 
 def run(args: argparse.Namespace) -> int:
-    print("earshot: 'summary' is not built yet", file=sys.stderr)
-    return 1
+    day: date | None = None
+    if args.date:
+        try:
+            day = date.fromisoformat(args.date)
+        except ValueError:
+            return _fail(f"--date {args.date!r} is not a date like 2026-03-01")
+    if args.source_file and args.post:
+        return _fail("--from builds a preview only; use it with --dry-run or --json")
+    settings = load_settings(args.config)
+    if args.source_file:
+        try:
+            report = report_from_export(settings, Path(args.source_file), day)
+        except ExportError as exc:
+            return _fail(str(exc))
+    else:
+        if args.post and not settings.slack.bot_token:
+            return _fail("SLACK_BOT_TOKEN is not set: cannot post (try --dry-run)")
+        return _from_store(settings, args, day)
+    _print(report, args)
+    return 0
+
+
+def _print(report: Report, args: argparse.Namespace) -> None:
+    if args.json:
+        json.dump(to_json(report), sys.stdout, indent=1, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(to_text(report))
+
+
+def _from_store(settings: Settings, args: argparse.Namespace, day: date | None) -> int:
+    from bot import summary_jobs
+    from bot.store import open_store
+
+    try:
+        store = open_store(settings.data_dir)
+    except RuntimeError as exc:  # StoreLockedError: the running bot holds the store
+        print(f"earshot summary: cannot open the store in {settings.data_dir}: {exc}",
+              file=sys.stderr)
+        return 1
+    try:
+        now = utcnow()
+        if args.post:
+            from bot.slack.client import make_client
+            from bot.slack.outbox import Outbox
+
+            outbox = Outbox(store, make_client(settings.slack), settings)
+            manual = f"summary:manual:{now.isoformat()}"
+            if day is None:
+                report = summary_jobs.post_daily_summary(settings, store, outbox, now,
+                                                         item_id=manual)
+            else:
+                report = summary_jobs.report_for_day(settings, store, day)
+                message = to_slack(report)
+                outbox.message(settings.summary.channel, message["text"],
+                               blocks=message["blocks"], item_id=manual)
+            stats = outbox.drain(max_seconds=60)
+            item = store.get_outbox(manual)
+            if item is None or item.status != "sent":
+                print(f"earshot summary: the summary for {report.title} was not posted yet "
+                      f"({stats}); it stays queued and goes out with the bot", file=sys.stderr)
+                return 1
+            print(f"posted the summary for {report.title} to {settings.summary.channel}")
+            return 0
+        report = (summary_jobs.report_for_day(settings, store, day) if day
+                  else summary_jobs.report_last_24h(settings, store, now))
+        _print(report, args)
+        return 0
+    finally:
+        store.close()
+
+
+def report_from_export(settings: Settings, path: Path, day: date | None) -> Report:
+    """Judge every post of the export like the pipeline would, then build the report
+    for `day` (default: the export's last day). Posts without created_at are all taken
+    to be from the reported day."""
+    from bot import summary_jobs
+    from bot.judge import Judge
+
+    posts = list(read_posts(path))
+    if not posts:
+        raise ExportError(f"{path}: no posts in the file")
+    tz = ZoneInfo(settings.summary.timezone)
+    if day is None:
+        dated = [p.created_at for p in posts if p.created_at]
+        day = max(dated).astimezone(tz).date() if dated else utcnow().astimezone(tz).date()
+    start, end = day_window(day, settings.summary.timezone)
+    judge = Judge(settings)
+    mentions = [_mention(p, judge, start) for p in posts]
+    mentions.sort(key=lambda m: m.created_at)
+    return build_report(
+        mentions, [], start=start, end=end, timezone=settings.summary.timezone,
+        title=f"{summary_jobs.day_title(day)} (from {path.name})",
+        departments=list(settings.departments),
+        brand_terms=summary_jobs.brand_terms(settings))
+
+
+def _mention(post: Post, judge: Judge, default_time: datetime) -> Mention:
+    # Exports keep HTML entities (&amp;); a mention's text is plain (sources unescape).
+    judgment = judge.judge(post.text)
+    created = post.created_at or default_time
+    return Mention(
+        source=str(post.extra.get("source") or "export"), native_id=post.id,
+        text=html.unescape(post.text), url=post.url, created_at=created, author=post.author,
+        sentiment=judgment.sentiment, complaint=judgment.complaint,
+        department=judgment.department, reason=judgment.reason)

@@ -1,0 +1,181 @@
+"""Storage benchmark: Earshot's journaled TinyDB store vs TinyDB used naively.
+
+    .venv/bin/python bench/ingest.py                 # 100,000 mentions; naive on 2,000
+    .venv/bin/python bench/ingest.py --count 20000 --naive-count 500
+
+Prints figures; asserts nothing. Each store is written one mention at a time, the way
+the pipeline stores them. The naive run (stock JSONStorage, `table.insert` per
+mention, `table.search(where("key") == k)` per lookup) rewrites the whole file on
+every insert, so it runs on a smaller count; its per-insert cost grows with the size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tinydb import TinyDB, where  # noqa: E402
+
+from bot.mention import Link, Mention, State  # noqa: E402
+from bot.store.tinydb_store import TinyDBStore  # noqa: E402
+
+T0 = datetime(2026, 8, 1, tzinfo=UTC)
+WORDS = ("acme refund still on hold cancel flight support great thanks broken app login "
+         "waiting agent delayed bag lost seat upgrade crew rude lovely fast slow").split()
+
+
+def make_mention(i: int, total: int, rng: random.Random) -> Mention:
+    # Spread over 90 days, so "since yesterday" selects about 1/90 of the store.
+    created = T0 + timedelta(seconds=i * 90 * 86400 / total)
+    text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(12, 60)))
+    return Mention(
+        source="hn", native_id=str(1_000_000 + i), text=text,
+        url=f"https://news.ycombinator.com/item?id={1_000_000 + i}", created_at=created,
+        author=f"user{i % 997}", title="Ask HN: " + text[:40],
+        links=[Link("reddit", f"https://reddit.com/r/acme/{i}")] if i % 10 == 0 else [],
+        fingerprint=f"{i * 2654435761 % 2**64:016x}", sentiment=rng.uniform(-1, 1),
+        complaint=rng.random() < 0.4, department=rng.choice(["support", "billing", "eng"]),
+        reason="keyword", fetched_at=created + timedelta(minutes=3),
+    )
+
+
+def stats_us(samples: list[float]) -> str:
+    samples = sorted(samples)
+    p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+    return f"mean {statistics.fmean(samples) * 1e6:7.1f} us   p99 {p99 * 1e6:7.1f} us"
+
+
+def timed(fn, keys) -> list[float]:
+    out = []
+    for k in keys:
+        t = time.perf_counter()
+        fn(k)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def size_of(path: Path) -> str:
+    total = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+    parts = ", ".join(f"{f.name} {f.stat().st_size / 1e6:.1f} MB"
+                      for f in sorted(path.iterdir()) if f.is_file() and f.stat().st_size)
+    return f"{total / 1e6:.1f} MB ({parts})"
+
+
+def bench_journal(count: int, lookups: int, rng: random.Random, root: Path) -> None:
+    data = root / "journal"
+    mentions = [make_mention(i, count, rng) for i in range(count)]
+    store = TinyDBStore.open(data)
+    t = time.perf_counter()
+    for m in mentions:
+        store.add_mention(m)
+    elapsed = time.perf_counter() - t
+    print(f"journaled TinyDB store (this design), {count:,} mentions")
+    print(f"  add_mention one at a time: {count / elapsed:10,.0f} mentions/s  "
+          f"({elapsed:.2f} s, compaction included)")
+    keys = [rng.choice(mentions).key for _ in range(lookups)]
+    print(f"  get_mention(key)          {stats_us(timed(store.get_mention, keys))}")
+    numbers = [rng.randint(1, count) for _ in range(lookups)]
+    print(f"  get_by_number(n)          {stats_us(timed(store.get_by_number, numbers))}")
+    fps = [rng.choice(mentions).fingerprint for _ in range(lookups)]
+    print(f"  find_by_fingerprint(fp)   {stats_us(timed(store.find_by_fingerprint, fps))}")
+    urls = [rng.choice(mentions).url for _ in range(lookups)]
+    print(f"  find_by_link(url)         {stats_us(timed(store.find_by_link, urls))}")
+    claims = [rng.choice(mentions).key for _ in range(200)]
+
+    def claim(key: str) -> None:
+        store.update_mention(key, lambda m: replace(m, state=State.CLAIMED, owner="U1"))
+
+    print(f"  update_mention (claim, waits for fsync)  {stats_us(timed(claim, claims))}")
+    since = mentions[-1].created_at - timedelta(days=1)
+    t = time.perf_counter()
+    recent = sum(1 for _ in store.iter_mentions(since))
+    day = time.perf_counter() - t
+    t = time.perf_counter()
+    everything = sum(1 for _ in store.iter_mentions())
+    full = time.perf_counter() - t
+    print(f"  iter_mentions(last day):  {recent:,} mentions in {day * 1e3:.0f} ms")
+    print(f"  iter_mentions() full:     {everything:,} mentions in {full * 1e3:.0f} ms "
+          f"({full / everything * 1e6:.1f} us each, decoding included)")
+    store.flush()
+    print(f"  on disk before close: {size_of(data)}")
+    t = time.perf_counter()
+    store.close()
+    print(f"  close (final compaction): {time.perf_counter() - t:.2f} s; "
+          f"after: {size_of(data)}")
+    # Reopen in a fresh process: its memory is what a bot holding this store needs.
+    child = subprocess.run([sys.executable, "-c", REOPEN, str(data)], capture_output=True,
+                           text=True, check=True, cwd=ROOT)
+    print(child.stdout, end="")
+
+
+REOPEN = """
+import sys, time
+t = time.perf_counter()
+from bot.store.tinydb_store import TinyDBStore
+store = TinyDBStore.open(sys.argv[1])
+opened = time.perf_counter() - t
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+mb = {k: int(status[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM")}
+print(f"  reopen in a new process ({store.count_mentions():,} mentions, indexes rebuilt): "
+      f"{opened:.2f} s; that process's RSS {mb['VmRSS']:.0f} MB (peak {mb['VmHWM']:.0f} MB)")
+store.close()
+"""
+
+
+def bench_naive(count: int, lookups: int, rng: random.Random, root: Path) -> None:
+    path = root / "naive" / "db.json"
+    path.parent.mkdir()
+    mentions = [make_mention(i, count, rng) for i in range(count)]
+    db = TinyDB(path)
+    table = db.table("mentions")
+    per_insert = []
+    t = time.perf_counter()
+    for m in mentions:
+        s = time.perf_counter()
+        table.insert(m.to_dict())
+        per_insert.append(time.perf_counter() - s)
+    elapsed = time.perf_counter() - t
+    print(f"TinyDB used naively (stock JSONStorage), only {count:,} mentions "
+          f"(it rewrites the whole file per insert)")
+    print(f"  table.insert one at a time: {count / elapsed:8,.0f} mentions/s  "
+          f"({elapsed:.2f} s; last 100 inserts {statistics.fmean(per_insert[-100:]) * 1e3:.1f}"
+          f" ms each)")
+    keys = [rng.choice(mentions).key for _ in range(lookups)]
+    samples = timed(lambda k: table.search(where("key") == k), keys)
+    print(f"  table.search(key == k)    {stats_us(samples)}")
+    print(f"  on disk: {size_of(path.parent)}")
+    db.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--naive-count", type=int, default=2_000)
+    parser.add_argument("--lookups", type=int, default=10_000)
+    parser.add_argument("--dir", help="where to write (default: a temp dir, removed after)")
+    args = parser.parse_args()
+    rng = random.Random(7)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{os.cpu_count()} CPUs, load average {load} (other work on the machine slows "
+          "every figure)\n")
+    with tempfile.TemporaryDirectory(prefix="earshot-bench-", dir=args.dir) as tmp:
+        bench_journal(args.count, args.lookups, rng, Path(tmp))
+        print()
+        bench_naive(args.naive_count, min(args.lookups, 500), rng, Path(tmp))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

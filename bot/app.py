@@ -1,0 +1,108 @@
+"""Wire the Slack app: build_app(settings, store) -> slack_bolt.App. No work at import time.
+
+Acknowledging inside Slack's 3 s window: listeners are written "ack() first, then the
+work"; bot.slack.listeners.AckFirst runs each on a worker thread and lets Bolt answer
+the moment ack() is called (hence `process_before_response=True`: to Bolt, the wrapper
+is the whole listener). The worker pool is sized for bursts (Bolt's default of 10
+threads would queue the 11th click behind slow Web API calls).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.mention import utcnow
+from bot.settings import Settings
+from bot.slack.services import Services
+from bot.store.base import Store
+
+log = logging.getLogger(__name__)
+
+LISTENER_THREADS = 32
+
+
+def build_services(
+    settings: Settings,
+    store: Store,
+    *,
+    client: WebClient | None = None,
+    outbox: Any = None,
+    clock: Callable[[], datetime] = utcnow,
+    publishers: Any = None,
+    team_id: str | None = None,
+) -> Services:
+    """The collaborators the listeners share; builds the client and outbox if not given."""
+    if client is None:
+        from bot.slack.client import make_client
+
+        client = make_client(settings.slack)
+    if outbox is None:
+        from bot.slack.outbox import Outbox
+
+        outbox = Outbox(store, client, settings, clock=clock)
+    return Services(settings=settings, store=store, outbox=outbox, clock=clock, client=client,
+                    publishers=publishers, team_id=team_id)
+
+
+def build_app(
+    settings: Settings,
+    store: Store,
+    *,
+    client: WebClient | None = None,
+    outbox: Any = None,
+    clock: Callable[[], datetime] = utcnow,
+    publishers: Any = None,
+    services: Services | None = None,
+    token_verification: bool = True,
+) -> App:
+    """The Bolt app with every listener registered.
+
+    `services` (built by build_services) may be passed to share it with the scheduler;
+    otherwise it is built from the other arguments. With `token_verification` the bot
+    token is checked once (auth.test) and the workspace id kept in `services.team_id`
+    (the guard refuses other teams); a rejected token raises SlackApiError.
+    """
+    if services is None:
+        services = build_services(settings, store, client=client, outbox=outbox, clock=clock,
+                                  publishers=publishers)
+    client = services.client
+    assert client is not None
+    if token_verification and services.team_id is None:
+        auth = client.auth_test()
+        services.team_id = auth.get("team_id")
+    if not client.token:
+        client.token = settings.slack.bot_token
+    executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS,
+                                  thread_name_prefix="earshot-listener")
+    app = App(
+        # The token comes with the client (Bolt ignores `token=` when a client is given).
+        signing_secret=settings.slack.signing_secret or "",
+        client=client,
+        # We ran auth.test above (once); Bolt would otherwise repeat it.
+        token_verification_enabled=False,
+        process_before_response=True,
+        listener_executor=executor,
+        logger=logging.getLogger("bot.bolt"),
+    )
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], logger: logging.Logger) -> None:
+        # A bug or an outage, never the user's fault: log it with the request type.
+        kind = body.get("type") or body.get("command") or "request"
+        if isinstance(error, SlackApiError | SlackClientError):
+            log.warning("Slack call failed while handling %s: %s", kind, error)
+        else:
+            log.exception("error while handling %s", kind, exc_info=error)
+
+    from bot.slack.listeners import register_all
+
+    register_all(app, services, executor)
+    return app

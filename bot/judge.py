@@ -1,0 +1,36 @@
+"""The judgment of one mention: sentiment, complaint yes/no, department and why."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.routing import Router
+from bot.sentiment import ComplaintDetector
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Judgment:
+    sentiment: float  # -1 (angry) .. 1 (delighted)
+    complaint: bool
+    department: str
+    reason: str  # one human-readable line, e.g. "matched keywords: refund, charged"
+
+
+class Judge:
+    """Builds the analyzers once (VADER's lexicon, the routing tables); `judge` is pure."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.detector = ComplaintDetector()
+        self.router = Router(settings.departments)
+
+    def judge(self, text: str) -> Judgment:
+        feeling = self.detector.analyze(text)
+        route = self.router.route(text)
+        reason = route.reason
+        if feeling.complaint and feeling.cues:
+            reason += "; complaint cues: " + ", ".join(feeling.cues)
+        return Judgment(feeling.score, feeling.complaint, route.department, reason)

@@ -1,0 +1,99 @@
+"""The one place the APScheduler scheduler is built (exactly one scheduler process).
+
+Jobs: one poll job per enabled source on its own interval, the daily summary at the
+configured local time, the spike check, and escalation reminders. Every job has an
+explicit id and replace_existing=True; an overrunning job skips its next run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.mention import utcnow
+from bot.pipeline import Pipeline, Poster
+from bot.polling import SourcePoller
+from bot.settings import Settings
+from bot.sources import build_source
+from bot.store.base import Store
+
+log = logging.getLogger(__name__)
+
+SPIKE_CHECK_MINUTES = 5
+REMINDER_CHECK_MINUTES = 1
+
+
+def build_pollers(
+    settings: Settings,
+    store: Store,
+    poster: Poster | None,
+    *,
+    session: requests.Session | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> list[SourcePoller]:
+    """A poller per enabled source, sharing one pipeline (and so one judge)."""
+    pipeline = Pipeline(settings, store, poster=poster, clock=clock)
+    pollers = []
+    for src in settings.enabled_sources():
+        source = build_source(src, settings.brand, session=session, clock=clock)
+        pollers.append(SourcePoller(source, store, pipeline, clock=clock,
+                                    interval=timedelta(minutes=src.interval_minutes)))
+    return pollers
+
+
+def build_scheduler(
+    settings: Settings,
+    store: Store,
+    outbox: Any = None,
+    *,
+    services: Any = None,
+    poll_only: bool = False,
+    scheduler: BaseScheduler | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    session: requests.Session | None = None,
+) -> BaseScheduler:
+    """Add Earshot's jobs to `scheduler` (a new BackgroundScheduler by default), unstarted.
+
+    Without an outbox (no Slack configured) only the poll jobs are added: mentions are
+    stored and queued, and post once the bot runs with Slack. Escalation reminders need
+    the Slack `services` (bot.slack.services.Services).
+    """
+    scheduler = scheduler or BackgroundScheduler(timezone="UTC")
+    defaults = {"replace_existing": True, "coalesce": True, "max_instances": 1}
+    for poller in build_pollers(settings, store, outbox, session=session, clock=clock):
+        scheduler.add_job(
+            poller.poll, IntervalTrigger(seconds=poller.interval.total_seconds()),
+            id=f"poll:{poller.name}", name=f"poll {poller.name}",
+            next_run_time=clock(), misfire_grace_time=60, **defaults)
+    if outbox is None or poll_only:
+        return scheduler
+
+    from bot import summary_jobs, workflow
+
+    scheduler.add_job(
+        _call_with_now, summary_jobs.daily_summary_trigger(settings),
+        args=[summary_jobs.post_daily_summary, clock, settings, store, outbox],
+        id="summary:daily",
+        name="daily summary", misfire_grace_time=3600, **defaults)
+    scheduler.add_job(
+        _call_with_now, IntervalTrigger(minutes=SPIKE_CHECK_MINUTES),
+        args=[summary_jobs.check_spike, clock, settings, store, outbox],
+        id="spike:check", name="spike check", misfire_grace_time=60, **defaults)
+    if services is not None:
+        scheduler.add_job(
+            _call_with_now, IntervalTrigger(minutes=REMINDER_CHECK_MINUTES),
+            args=[workflow.remind_stale_escalations, clock, services],
+            id="escalation:reminders", name="escalation reminders",
+            misfire_grace_time=60, **defaults)
+    return scheduler
+
+
+def _call_with_now(job: Callable[..., Any], clock: Callable[[], datetime], *args: Any) -> Any:
+    return job(*args, now=clock())

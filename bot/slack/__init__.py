@@ -1,0 +1,1 @@
+"""Everything Slack: message blocks, the posting outbox, the Bolt listeners."""

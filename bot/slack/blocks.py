@@ -1,0 +1,381 @@
+"""Block Kit builders: pure functions from a Mention (and its events) to Slack messages.
+
+All escaping of outside text happens here. In mrkdwn only `&`, `<` and `>` are control
+characters, so escaping `&` first and then `<` `>` turns `<!channel>`, `<@U123>` and
+`<https://evil|click>` in a post into harmless visible text. Messages never set
+`link_names`. Lengths are kept inside Slack's limits (text fallback 4,000, a section
+3,000, 50 blocks, button values 2,000), counted in UTF-16 code units, which is never less
+than the character count, and cuts never split an emoji or a combining sequence.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.mention import Event, Mention, State
+from bot.settings import Settings
+from bot.slack import ids
+
+MAX_TEXT = 4_000  # chat.postMessage `text` (the notification fallback)
+MAX_SECTION = 3_000  # a section block's text
+MAX_BLOCKS = 50
+MAX_BUTTON_VALUE = 2_000
+MAX_LINKS = 8  # links shown under a mention; the rest are counted ("+N more")
+MAX_THREAD_QUOTE = 2_500  # an answer/reason quoted in a thread line
+
+METADATA_EVENT = "earshot_mention"
+READ_MORE = "read the rest"
+
+SOURCE_LABELS = {
+    "hackernews": "Hacker News", "reddit": "Reddit", "bluesky": "Bluesky",
+    "mastodon": "Mastodon", "stackexchange": "Stack Exchange", "github": "GitHub",
+    "lobsters": "Lobsters", "rss": "RSS", "x": "X",
+}
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
+_HTTP_URL = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
+
+
+# --- escaping and cutting ------------------------------------------------------------
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape outside text for mrkdwn: `&` first (so nothing is escaped twice), then < >."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_len(text: str) -> int:
+    """Length as UTF-16 code units: an emoji outside the BMP counts 2. Never less than
+    len(text), so staying under a limit in these units is safe however Slack counts."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _unit_len(ch: str) -> int:
+    return 2 if ord(ch) > 0xFFFF else 1
+
+
+def _joins_previous(ch: str) -> bool:
+    """True for characters that belong to the character before them (cutting before
+    one would split an emoji or an accented letter)."""
+    cp = ord(ch)
+    return (
+        cp == 0x200D  # zero-width joiner
+        or 0xFE00 <= cp <= 0xFE0F  # variation selectors
+        or 0x1F3FB <= cp <= 0x1F3FF  # skin-tone modifiers
+        or 0xE0020 <= cp <= 0xE007F  # tag characters (subdivision flags)
+        or cp == 0x20E3  # combining enclosing keycap
+        or unicodedata.category(ch) in ("Mn", "Me", "Mc")
+    )
+
+
+def _is_regional_indicator(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+
+
+def _safe_cut(text: str, end: int) -> int:
+    """Move a cut position left until it does not split a grapheme cluster we know of."""
+    while 0 < end < len(text) and (_joins_previous(text[end]) or text[end - 1] == "\u200d"):
+        end -= 1
+    if 0 < end < len(text) and _is_regional_indicator(text[end]):
+        run = 0  # flags are pairs of regional indicators: never keep half of one
+        while end - run - 1 >= 0 and _is_regional_indicator(text[end - run - 1]):
+            run += 1
+        if run % 2:
+            end -= 1
+    return end
+
+
+def escape_cut(text: str, limit: int) -> tuple[str, bool]:
+    """Escape `text` and cut it so the escaped result is at most `limit` UTF-16 units.
+
+    Returns (escaped, was_cut). The cut falls on a character boundary of the raw text
+    (never inside an `&amp;` entity, a surrogate pair, or an emoji sequence)."""
+    used = 0
+    end = len(text)
+    for i, ch in enumerate(text):
+        size = len(escape_mrkdwn(ch)) if ch in "&<>" else _unit_len(ch)
+        if used + size > limit:
+            end = i
+            break
+        used += size
+    else:
+        return escape_mrkdwn(text), False
+    end = _safe_cut(text, end)
+    return escape_mrkdwn(text[:end].rstrip()), True
+
+
+def truncate(mrkdwn: str, limit: int, suffix: str = "…") -> str:
+    """Cut already-safe mrkdwn to `limit` units, never inside an entity or emoji."""
+    if slack_len(mrkdwn) <= limit:
+        return mrkdwn
+    budget = limit - slack_len(suffix)
+    used, end = 0, 0
+    for i, ch in enumerate(mrkdwn):
+        used += _unit_len(ch)
+        if used > budget:
+            end = i
+            break
+    end = _safe_cut(mrkdwn, end)
+    amp = mrkdwn.rfind("&", 0, end)
+    if amp != -1 and ";" not in mrkdwn[amp:end]:
+        end = amp  # do not leave half an "&amp;"
+    return mrkdwn[:end] + suffix
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link `<url|label>` with the label escaped; a URL that is not plain
+    http(s) is shown as escaped text instead (it could otherwise break out of <...>)."""
+    label = escape_mrkdwn(label)
+    if not _HTTP_URL.match(url or ""):
+        return f"{label} ({escape_mrkdwn(url)})" if url else label
+    safe = escape_mrkdwn(url).replace("|", "%7C")
+    return f"<{safe}|{label}>"
+
+
+def user(user_id: str | None) -> str:
+    """A user mention `<@U123>` for a real-looking user id, else the escaped text."""
+    if user_id and _USER_ID.match(user_id):
+        return f"<@{user_id}>"
+    return escape_mrkdwn(user_id or "someone")
+
+
+def channel_ref(channel_id: str) -> str:
+    return f"<#{channel_id}>" if _CHANNEL_ID.match(channel_id) else escape_mrkdwn(channel_id)
+
+
+def slack_date(when: datetime) -> str:
+    """A date Slack shows in each reader's own time zone, with a UTC fallback."""
+    fallback = when.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+# --- the mention message -----------------------------------------------------------------
+
+
+def source_label(source: str) -> str:
+    return SOURCE_LABELS.get(source, source)
+
+
+def badge(mention: Mention) -> str:
+    """complaint / positive / neutral, with the sentiment score."""
+    score = f"{mention.sentiment:+.2f}"
+    if mention.complaint:
+        return f":red_circle: *Complaint* (sentiment {score})"
+    if mention.sentiment >= 0.05:
+        return f":large_green_circle: *Positive* (sentiment {score})"
+    if mention.sentiment <= -0.05:
+        return f":large_orange_circle: *Negative* (sentiment {score})"
+    return f":white_circle: *Neutral* (sentiment {score})"
+
+
+def routing_line(mention: Mention) -> str:
+    dept = escape_mrkdwn(mention.department or "unrouted")
+    if mention.reason:
+        return f"Routed to *{dept}*: {escape_mrkdwn(mention.reason)}"
+    return f"Routed to *{dept}*"
+
+
+def _last(events: Iterable[Event], kind: str) -> Event | None:
+    found = None
+    for event in events:
+        if event.kind == kind:
+            found = event
+    return found
+
+
+def state_line(mention: Mention, events: Sequence[Event] = ()) -> str:
+    """Who has it and since when, or answered / escalated to X."""
+    if mention.state is State.CLAIMED:
+        since = f" since {slack_date(mention.claimed_at)}" if mention.claimed_at else ""
+        return f":raising_hand: Claimed by {user(mention.owner)}{since}"
+    if mention.state is State.ANSWERED:
+        answered = _last(events, "answered")
+        who = f" by {user(answered.user)}" if answered and answered.user else ""
+        when = f" {slack_date(mention.answered_at)}" if mention.answered_at else ""
+        where = ""
+        if answered and answered.data.get("url"):
+            where = " · " + link(str(answered.data["url"]), "published reply")
+        return f":white_check_mark: Answered{who}{when}{where}"
+    if mention.state is State.ESCALATED:
+        esc = _last(events, "escalated")
+        target = str(esc.data.get("to")) if esc and esc.data.get("to") else mention.department
+        urgency = f" ({escape_mrkdwn(str(esc.data['urgency']))})" if esc and esc.data.get(
+            "urgency") else ""
+        who = f" by {user(esc.user)}" if esc and esc.user else ""
+        when = f" {slack_date(mention.escalated_at)}" if mention.escalated_at else ""
+        owner = f" · claimed by {user(mention.owner)}" if mention.owner else ""
+        return (f":arrow_double_up: Escalated to *{escape_mrkdwn(target)}*{urgency}{who}{when}"
+                f"{owner}")
+    if mention.short_id:
+        return (":hourglass_flowing_sand: Unclaimed: press Claim or type "
+                f"`/claim {mention.short_id}`")
+    return ":hourglass_flowing_sand: Unclaimed"
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut raw (unescaped) text to `limit` characters on a safe boundary, adding "…"."""
+    if len(text) <= limit:
+        return text
+    return text[:_safe_cut(text, limit - 1)] + "…"
+
+
+def _short_url(url: str) -> str:
+    return url if len(url) <= 1_500 else ""  # a monster URL is dropped, not cut into a bad link
+
+
+def _links_line(mention: Mention) -> str:
+    links = mention.all_links()
+    shown: list[str] = []
+    used = slack_len("Seen on: ") + 20  # room for " · +N more"
+    for item in links[:MAX_LINKS]:
+        piece = link(item.url, source_label(item.source))
+        if used + slack_len(piece) + 3 > MAX_SECTION:
+            break  # a few huge URLs must not push the line past the limit
+        shown.append(piece)
+        used += slack_len(piece) + 3
+    more = len(links) - len(shown)
+    return "Seen on: " + " · ".join(shown) + (f" · +{more} more" if more > 0 else "")
+
+
+def _header_line(mention: Mention) -> str:
+    parts = []
+    if mention.short_id:
+        parts.append(f"*{mention.short_id}*")
+    parts.append(f"*{escape_mrkdwn(source_label(mention.source))}*")
+    if mention.author:
+        parts.append(escape_mrkdwn(clip(mention.author, 200)))
+    if mention.created_at:
+        parts.append(slack_date(mention.created_at))
+    line = " · ".join(parts)
+    if mention.title:
+        line += "\n*" + link(_short_url(mention.url), clip(mention.title, 500)) + "*"
+    return truncate(line, MAX_SECTION)
+
+
+def _body(mention: Mention) -> str:
+    url = _short_url(mention.url or "")
+    more = f"… ({link(url, READ_MORE)})" if _HTTP_URL.match(url) else "…"
+    text, cut = escape_cut(mention.text or "", MAX_SECTION - slack_len(more) - 1)
+    if cut:
+        return text + more
+    return text or "_(no text)_"
+
+
+def buttons(mention: Mention) -> dict[str, Any] | None:
+    """Claim (or Release when claimed), Answer, Escalate; value = the mention key."""
+    value = mention.key
+    if len(value) > MAX_BUTTON_VALUE:
+        return None  # cannot happen with real source ids; people can still type /claim E-n
+    claim = (("Release", ids.RELEASE) if mention.state is State.CLAIMED and mention.owner
+             else ("Claim", ids.CLAIM))
+    elements = []
+    for label, action_id, style in ((claim[0], claim[1], "primary"),
+                                    ("Answer", ids.ANSWER, None),
+                                    ("Escalate", ids.ESCALATE, "danger")):
+        button: dict[str, Any] = {"type": "button", "action_id": action_id, "value": value,
+                                  "text": {"type": "plain_text", "text": label}}
+        if style and action_id != ids.RELEASE:
+            button["style"] = style
+        elements.append(button)
+    return {"type": "actions", "block_id": "earshot_actions", "elements": elements}
+
+
+def fallback_text(mention: Mention) -> str:
+    """The notification text: short id, source, author and the start of the post."""
+    head = " ".join(filter(None, [
+        mention.short_id,
+        "Complaint" if mention.complaint else "Mention",
+        "on " + source_label(mention.source),
+        f"by {mention.author}" if mention.author else "",
+    ]))
+    text, cut = escape_cut(f"{head}: {mention.text or mention.title}", MAX_TEXT - 1)
+    return text + ("…" if cut else "")
+
+
+def mention_message(mention: Mention, settings: Settings | None = None,
+                    events: Sequence[Event] = ()) -> dict[str, Any]:
+    """The channel message for a mention: {"text", "blocks", "metadata"}.
+
+    `events` (oldest first) fill in who answered or escalated; `settings` is accepted for
+    department display and may be None in tests."""
+    del settings  # department names come from the mention; kept for the shared signature
+    blocks: list[dict[str, Any]] = [
+        _section(_header_line(mention)),
+        _section(_body(mention)),
+        _context(_links_line(mention)),
+        _context(badge(mention) + "  ·  " + truncate(routing_line(mention), MAX_SECTION // 2)),
+        _context(truncate(state_line(mention, events), MAX_SECTION)),
+    ]
+    actions = buttons(mention)
+    if actions:
+        blocks.append(actions)
+    return {
+        "text": fallback_text(mention),
+        "blocks": blocks[:MAX_BLOCKS],
+        "metadata": {"event_type": METADATA_EVENT,
+                     "event_payload": {"mention_key": mention.key,
+                                       "short_id": mention.short_id}},
+    }
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+# --- thread lines ---------------------------------------------------------------------------
+
+
+def _quote(text: Any) -> str:
+    escaped, cut = escape_cut(str(text or ""), MAX_THREAD_QUOTE)
+    return escaped + ("…" if cut else "")
+
+
+def thread_line(event: Event, short_id: str | None = None) -> str:
+    """One human line for an event, for the mention's thread; user text escaped.
+
+    `short_id` (E-42) is named when given (or found in event.data["short_id"]);
+    otherwise the line says "this" (it sits in the mention's own thread)."""
+    sid = short_id or str(event.data.get("short_id") or "") or "this"
+    who = user(event.user)
+    data = event.data
+    kind = event.kind
+    if kind == "posted":
+        return f"Posted to {channel_ref(str(data.get('channel', '')))}"
+    if kind == "claimed":
+        return f"{who} claimed {sid}"
+    if kind == "released":
+        return f"{who} released {sid}; it is back in the queue"
+    if kind == "answered":
+        line = f"{who} answered: {_quote(data.get('text'))}"
+        if data.get("published") and data.get("url"):
+            line += f" ({link(str(data['url']), 'published')})"
+        return line
+    if kind == "escalated":
+        target = escape_mrkdwn(str(data.get("to") or "?"))
+        urgency = f" ({escape_mrkdwn(str(data['urgency']))})" if data.get("urgency") else ""
+        reason = f": {_quote(data['reason'])}" if data.get("reason") else ""
+        return f"{who} escalated to {target}{urgency}{reason}"
+    if kind == "reminded":
+        return f":alarm_clock: Reminder: {sid} is still unclaimed after escalation"
+    if kind == "draft":
+        return f"{who} drafted a reply for approval: {_quote(data.get('text'))}"
+    if kind == "approved":
+        return f"{who} approved the draft reply"
+    if kind == "rejected":
+        reason = f": {_quote(data['reason'])}" if data.get("reason") else ""
+        return f"{who} rejected the draft reply{reason}"
+    if kind == "published":
+        url = f" ({link(str(data['url']), 'view')})" if data.get("url") else ""
+        return f"{who} published the reply{url}: {_quote(data.get('text'))}"
+    if kind == "publish_failed":
+        return f":warning: Publishing failed: {_quote(data.get('error'))}"
+    return escape_mrkdwn(f"{kind}") + (f" by {who}" if event.user else "")

@@ -1,0 +1,22 @@
+"""Action and view ids, in one place so blocks and listeners cannot drift apart.
+
+Button `value`s carry the mention key ("hackernews:123"); draft buttons carry the draft id.
+"""
+
+# Buttons on the mention message and in its thread.
+CLAIM = "earshot.claim"
+RELEASE = "earshot.release"
+ANSWER = "earshot.answer"
+ESCALATE = "earshot.escalate"
+
+# Buttons on a draft reply awaiting a publisher's review (issue: publishing guard rails).
+APPROVE = "earshot.approve"
+EDIT_DRAFT = "earshot.edit_draft"
+REJECT = "earshot.reject"
+RETRY_PUBLISH = "earshot.retry_publish"
+
+# Modal callback ids.
+ANSWER_VIEW = "earshot.answer_view"
+ESCALATE_VIEW = "earshot.escalate_view"
+EDIT_VIEW = "earshot.edit_view"
+REJECT_VIEW = "earshot.reject_view"

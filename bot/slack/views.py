@@ -1,0 +1,242 @@
+"""Modal and App Home builders: pure functions from mentions and settings to Block Kit views.
+
+All mention text is escaped here (blocks.escape_mrkdwn) or placed in plain_text fields.
+Limits: 100 blocks per modal or Home tab, 3,000 characters per section, 75 per option
+label, 3,000 per private_metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.mention import Mention, State
+from bot.slack import blocks, ids
+
+MAX_VIEW_BLOCKS = 100
+ANSWER_BLOCK, ANSWER_INPUT = "answer", "text"
+TARGET_BLOCK, TARGET_INPUT = "target", "target"
+REASON_BLOCK, REASON_INPUT = "reason", "reason"
+URGENCY_BLOCK, URGENCY_INPUT = "urgency", "urgency"
+ANSWER_MAX_CHARS = 3_000
+
+MODE_TEXT = {
+    "publish": "Your reply will be *published on {source}* as the brand, and recorded in the "
+               "thread.",
+    "approval": "Your reply will be *sent to a publisher for approval*; once approved it is "
+                "published on {source}. You will be told the outcome.",
+    "record": "Your reply will be *recorded in the thread only*: Earshot does not post it to "
+              "{source}. Answer the person there: {link}.",
+}
+SUBMIT_LABEL = {"publish": "Publish", "approval": "Send for approval", "record": "Record"}
+
+
+def _plain(text: str, limit: int = 150) -> dict[str, Any]:
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _mrkdwn_section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": blocks.truncate(text, 3000)}}
+
+
+def metadata(**values: Any) -> str:
+    """private_metadata: a small JSON object (Slack allows 3,000 characters)."""
+    return json.dumps(values, separators=(",", ":"))
+
+
+def read_metadata(raw: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def mention_excerpt(mention: Mention, limit: int = 500) -> str:
+    """*E-42* · Source · author, then the start of the post, escaped."""
+    head = " · ".join(filter(None, [
+        f"*{mention.short_id}*" if mention.short_id else "",
+        f"*{blocks.escape_mrkdwn(blocks.source_label(mention.source))}*",
+        blocks.escape_mrkdwn(mention.author) if mention.author else "",
+    ]))
+    text, cut = blocks.escape_cut(mention.text or mention.title or "", limit)
+    return f"{head}\n>{text.replace(chr(10), chr(10) + '>')}{'…' if cut else ''}"
+
+
+# --- the Answer modal ---------------------------------------------------------------------
+
+
+def answer_modal(mention: Mention, mode: str, *, channel: str | None = None,
+                 thread_ts: str | None = None) -> dict[str, Any]:
+    """The modal to write a reply; says whether it will be published, sent for approval or
+    only recorded (with a link to the post so the person can answer there)."""
+    source = blocks.escape_mrkdwn(blocks.source_label(mention.source))
+    mode = mode if mode in MODE_TEXT else "record"
+    what = MODE_TEXT[mode].format(source=source,
+                                  link=blocks.link(mention.url, "open the post"))
+    view_blocks: list[dict[str, Any]] = [_mrkdwn_section(mention_excerpt(mention))]
+    if mention.state is State.ANSWERED:
+        view_blocks.append({"type": "context", "elements": [{
+            "type": "mrkdwn", "text": "This mention has already been answered; your reply is "
+                                      "added to the thread."}]})
+    view_blocks += [
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": what}]},
+        {"type": "input", "block_id": ANSWER_BLOCK,
+         "label": _plain("Your reply"),
+         "element": {"type": "plain_text_input", "action_id": ANSWER_INPUT, "multiline": True,
+                     "max_length": ANSWER_MAX_CHARS,
+                     "placeholder": _plain("Plain text, as the person will read it")}},
+    ]
+    return {
+        "type": "modal",
+        "callback_id": ids.ANSWER_VIEW,
+        "private_metadata": metadata(key=mention.key, channel=channel, thread_ts=thread_ts,
+                                     mode=mode),
+        "title": _plain(f"Answer {mention.short_id}".strip(), 24),
+        "submit": _plain(SUBMIT_LABEL[mode], 24),
+        "close": _plain("Cancel", 24),
+        "blocks": view_blocks,
+    }
+
+
+# --- the Escalate modal ---------------------------------------------------------------------
+
+
+def target_label(name: str) -> str:
+    return "Leadership" if name == "leadership" else name
+
+
+def escalate_modal(mention: Mention, targets: Sequence[str], *, channel: str | None = None
+                   ) -> dict[str, Any]:
+    """Target (another department or Leadership), reason (required), urgency."""
+    options = [{"text": _plain(target_label(t), 75), "value": t} for t in targets][:100]
+    return {
+        "type": "modal",
+        "callback_id": ids.ESCALATE_VIEW,
+        "private_metadata": metadata(key=mention.key, channel=channel),
+        "title": _plain(f"Escalate {mention.short_id}".strip(), 24),
+        "submit": _plain("Escalate", 24),
+        "close": _plain("Cancel", 24),
+        "blocks": [
+            _mrkdwn_section(mention_excerpt(mention, 300)),
+            {"type": "input", "block_id": TARGET_BLOCK, "label": _plain("Escalate to"),
+             "element": {"type": "static_select", "action_id": TARGET_INPUT,
+                         "placeholder": _plain("A department or Leadership"),
+                         "options": options}},
+            {"type": "input", "block_id": REASON_BLOCK, "label": _plain("Why"),
+             "element": {"type": "plain_text_input", "action_id": REASON_INPUT,
+                         "multiline": True, "max_length": 1000,
+                         "placeholder": _plain("What the target team needs to know")}},
+            {"type": "input", "block_id": URGENCY_BLOCK, "label": _plain("Urgency"),
+             "element": {"type": "radio_buttons", "action_id": URGENCY_INPUT,
+                         "initial_option": {"text": _plain("Normal"), "value": "normal"},
+                         "options": [{"text": _plain("Normal"), "value": "normal"},
+                                     {"text": _plain("Urgent"), "value": "urgent"}]}},
+        ],
+    }
+
+
+def submitted_value(view: dict[str, Any], block_id: str, action_id: str) -> str:
+    """The value a person entered or chose in a submitted view ("" if none)."""
+    state = ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(action_id)
+    if not isinstance(state, dict):
+        return ""
+    if state.get("selected_option"):
+        return str(state["selected_option"].get("value") or "")
+    return str(state.get("value") or "")
+
+
+# --- App Home --------------------------------------------------------------------------------
+
+
+@dataclass
+class HomeData:
+    """What the Home tab shows, gathered by the listener from the store."""
+
+    user: str
+    mine: list[Mention] = field(default_factory=list)
+    queues: dict[str, list[Mention]] = field(default_factory=dict)  # department -> open, oldest
+    counts: dict[str, int] = field(default_factory=dict)  # today: new, complaints, claimed, ...
+    now: datetime | None = None
+
+
+MINE_SHOWN = 15
+QUEUE_SHOWN = 5
+COUNT_LABELS = (("new", "new"), ("complaints", "complaints"), ("claimed", "claimed"),
+                ("answered", "answered"), ("escalated", "escalated"))
+
+
+def _mention_row(mention: Mention, button: tuple[str, str] | None) -> dict[str, Any]:
+    state = ""
+    if mention.state is State.ESCALATED:
+        state = " · :arrow_double_up: escalated"
+    elif mention.state is State.CLAIMED and mention.claimed_at:
+        state = f" · since {blocks.slack_date(mention.claimed_at)}"
+    block = _mrkdwn_section(mention_excerpt(mention, 200) + state)
+    if button:
+        text, action_id = button
+        block["accessory"] = {"type": "button", "action_id": action_id, "value": mention.key,
+                              "text": _plain(text, 30)}
+    return block
+
+
+def home_view(data: HomeData) -> dict[str, Any]:
+    """The Home tab: today's counts, my claimed mentions, the unclaimed queue per department."""
+    out: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain("Earshot")},
+        _mrkdwn_section("*Today:* " + " · ".join(
+            f"{data.counts.get(key, 0)} {name}" for key, name in COUNT_LABELS)),
+        {"type": "divider"},
+        {"type": "header", "text": _plain(f"Your claimed mentions ({len(data.mine)})")},
+    ]
+    if not data.mine:
+        out.append(_context("Nothing claimed. Pick one from a queue below, or type `/claim` "
+                            "in a department channel."))
+    for mention in data.mine[:MINE_SHOWN]:
+        out.append(_mention_row(mention, ("Answer", ids.ANSWER)))
+    if len(data.mine) > MINE_SHOWN:
+        out.append(_context(f"…and {len(data.mine) - MINE_SHOWN} more."))
+    out.append({"type": "divider"})
+    out.append({"type": "header", "text": _plain("Unclaimed, by department")})
+    # Each department costs at most QUEUE_SHOWN + 2 blocks; stop before the 100-block cap.
+    for dept, queue in data.queues.items():
+        if len(out) + QUEUE_SHOWN + 3 > MAX_VIEW_BLOCKS:
+            out.append(_context("More departments are not shown."))
+            break
+        out.append(_mrkdwn_section(f"*{blocks.escape_mrkdwn(target_label(dept))}*: "
+                                   f"{len(queue)} waiting"))
+        for mention in queue[:QUEUE_SHOWN]:
+            out.append(_mention_row(mention, ("Claim", ids.CLAIM)))
+        if len(queue) > QUEUE_SHOWN:
+            out.append(_context(f"…and {len(queue) - QUEUE_SHOWN} more; type `/claim` in the "
+                                "department's channel to take the oldest."))
+    return {"type": "home", "blocks": out[:MAX_VIEW_BLOCKS]}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def gather_home(mentions: Iterable[Mention], events: Iterable[Any], user: str,
+                departments: Sequence[str], day_start: datetime) -> HomeData:
+    """One pass over the mentions (oldest first) and today's events into HomeData."""
+    data = HomeData(user=user, queues={d: [] for d in departments})
+    counts = dict.fromkeys(("new", "complaints", "claimed", "answered", "escalated"), 0)
+    for mention in mentions:
+        if mention.owner == user and mention.state is State.CLAIMED:
+            data.mine.append(mention)
+        if mention.owner is None and mention.state in (State.NEW, State.ESCALATED):
+            data.queues.setdefault(mention.department, []).append(mention)
+        # "New today" = arrived today (fetched), whenever the post itself was written.
+        if (mention.fetched_at or mention.created_at) >= day_start:
+            counts["new"] += 1
+            counts["complaints"] += int(mention.complaint)
+    for event in events:
+        if event.kind in counts and event.at >= day_start:
+            counts[event.kind] += 1
+    data.counts = counts
+    return data

@@ -1,0 +1,409 @@
+"""The interface every mention source implements, and the HTTP helpers they share.
+
+A source is given the cursor it returned last time (None on the first run) and returns
+the new mentions plus the next cursor. It raises SourceError (or RateLimited) on any
+failure, so the caller keeps the old cursor and the next poll catches up: a source never
+returns a cursor beyond what it actually collected.
+
+Side effects live at the edges: the requests.Session, the clock and the sleep function
+are passed in, so tests drive a source against a local HTTP server without waiting.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import re
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any, ClassVar
+
+import requests
+
+from bot import __version__
+from bot.mention import Mention, utcnow
+from bot.settings import BrandSettings, SourceSettings
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"Earshot/{__version__} (+https://github.com/earshot; brand monitor)"
+# (connect, read) seconds. Every request carries a timeout: a hung API must not hang a poll.
+DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
+# A rate-limit wait longer than this is not slept through inside a poll: the source raises
+# RateLimited and the poller retries later, so one slow source never blocks a worker.
+MAX_INLINE_WAIT = 10.0
+# How many recently returned ids a cursor keeps, for APIs whose time filter is coarse.
+SEEN_LIMIT = 500
+# Pagination cap per poll: a burst larger than this is finished on the next poll.
+DEFAULT_MAX_PAGES = 10
+# Unfinished bursts a cursor remembers; beyond this the oldest is given up (and logged),
+# so a source that bursts on every poll cannot grow its cursor without bound.
+MAX_GAPS = 5
+
+
+class SourceError(Exception):
+    """A transient failure: retry later with the cursor unchanged."""
+
+
+class RateLimited(SourceError):
+    """The source asked us to wait `retry_after` seconds before calling again."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = float(retry_after)
+
+
+@dataclass
+class FetchResult:
+    mentions: list[Mention]  # any order; the caller does not care
+    cursor: dict[str, Any] = field(default_factory=dict)  # JSON-safe, saved after success
+
+
+# --- pacing ---------------------------------------------------------------------------
+
+
+class Pacer:
+    """Keeps a minimum gap between calls and honours "hold until" hints from the API.
+
+    `min_interval` comes from the source's documented rate limit. `hold(seconds)` is
+    called when the API says the quota is spent (X-Ratelimit-Remaining: 0, a Stack
+    Exchange `backoff`): a short hold is slept through, a long one raises RateLimited.
+    """
+
+    def __init__(self, min_interval: float = 0.0, *,
+                 sleep: Callable[[float], None] = time.sleep,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 max_inline_wait: float = MAX_INLINE_WAIT) -> None:
+        self.min_interval = min_interval
+        self.sleep = sleep
+        self.monotonic = monotonic
+        self.max_inline_wait = max_inline_wait
+        self._next_at = 0.0  # monotonic time of the earliest next call
+        self._lock = threading.Lock()
+
+    def hold(self, seconds: float) -> None:
+        """Do not call again for `seconds` (from now)."""
+        with self._lock:
+            self._next_at = max(self._next_at, self.monotonic() + max(0.0, seconds))
+
+    def remaining(self) -> float:
+        return max(0.0, self._next_at - self.monotonic())
+
+    def wait(self, what: str = "request") -> None:
+        """Block until the next call is allowed, or raise RateLimited if that is too long."""
+        with self._lock:
+            delay = self._next_at - self.monotonic()
+            if delay > self.max_inline_wait:
+                raise RateLimited(f"rate limit: next {what} allowed in {delay:.0f} s", delay)
+            if delay > 0:
+                self.sleep(delay)
+            self._next_at = self.monotonic() + self.min_interval
+
+
+# --- HTTP -----------------------------------------------------------------------------
+
+
+def make_session(user_agent: str = USER_AGENT) -> requests.Session:
+    """A session with Earshot's descriptive User-Agent (APIs such as Reddit require one)."""
+    session = requests.Session()
+    session.headers["User-Agent"] = user_agent
+    return session
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value: delta-seconds or an HTTP date."""
+    if value is None or not str(value).strip():
+        return None
+    value = str(value).strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or utcnow())).total_seconds())
+
+
+def parse_reset(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds until a rate-limit window resets, from an X-Ratelimit-Reset style header.
+
+    APIs disagree: Reddit sends seconds until reset, GitHub / X / Bluesky send a Unix
+    timestamp, Mastodon sends an ISO 8601 time. Large numbers are taken as timestamps.
+    """
+    if value is None or not str(value).strip():
+        return None
+    value = str(value).strip()
+    now = now or utcnow()
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return parse_retry_after(value, now)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - now).total_seconds())
+    if number > 1_000_000_000:  # a Unix timestamp (after 2001)
+        return max(0.0, number - now.timestamp())
+    return max(0.0, number)
+
+
+def _header(headers: Any, *names: str) -> str | None:
+    for name in names:
+        value = headers.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def rate_limit_wait(response: requests.Response, now: datetime | None = None) -> float | None:
+    """How long a response says to wait: Retry-After first, then a reset header."""
+    wait = parse_retry_after(response.headers.get("Retry-After"), now)
+    if wait is None:
+        wait = parse_reset(_header(response.headers, "X-Ratelimit-Reset", "X-Rate-Limit-Reset",
+                                   "RateLimit-Reset"), now)
+    return wait
+
+
+def quota_spent(response: requests.Response) -> bool:
+    """True when a response says no requests are left in the current window."""
+    value = _header(response.headers, "X-Ratelimit-Remaining", "X-Rate-Limit-Remaining",
+                    "RateLimit-Remaining")
+    if value is None:
+        return False
+    try:
+        return float(value) < 1  # Reddit sends floats such as "0.0"
+    except ValueError:
+        return False
+
+
+# --- text -----------------------------------------------------------------------------
+
+_BLOCK_TAGS = {"p", "div", "blockquote", "pre", "ul", "ol", "li", "h1", "h2", "h3", "h4",
+               "h5", "h6", "table", "tr", "section", "article", "header", "footer"}
+_SKIP_TAGS = {"script", "style", "head", "template"}
+_PARA, _LINE = "\x00P\x00", "\x00L\x00"
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+        self._anchor: tuple[str, int] | None = None  # (href, index of first part)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+        elif tag == "br":
+            self.parts.append(_LINE)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(_PARA)
+        elif tag == "a":
+            self._anchor = (dict(attrs).get("href") or "", len(self.parts))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.parts.append(_LINE)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(_PARA)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(_PARA)
+        elif tag == "a" and self._anchor is not None:
+            href, start = self._anchor
+            self._anchor = None
+            shown = "".join(self.parts[start:]).strip()
+            # Link text shortened for display ("https://example.com/long/pa...") loses
+            # the real URL; a reader of the plain text needs the whole one.
+            if href and shown.endswith(("...", "…")) and href.startswith(
+                    shown.rstrip(".…")[:20]):
+                self.parts[start:] = [href]
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str | None) -> str:
+    """Plain text from an HTML fragment: entities unescaped, tags stripped, paragraph
+    breaks kept as blank lines, <br> as line breaks, other whitespace collapsed."""
+    if not html:
+        return ""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    text = re.sub(r"\s+", " ", "".join(parser.parts))
+    text = text.replace(_PARA, "\n\n").replace(_LINE, "\n")
+    text = re.sub(r"[ \t]*\n[ \t]*", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+def brand_terms(brand: BrandSettings) -> list[str]:
+    """The brand's search terms without surrounding quotes, duplicates dropped."""
+    out: list[str] = []
+    for term in brand.terms:
+        plain = term.strip().strip('"').strip()
+        if plain and plain.lower() not in {t.lower() for t in out}:
+            out.append(plain)
+    return out
+
+
+def build_query(terms: BrandSettings | Iterable[str], joiner: str = " OR ") -> str:
+    """A search query matching any term; phrases (and terms with spaces) in quotes."""
+    if isinstance(terms, BrandSettings):
+        terms = brand_terms(terms)
+    parts = []
+    for term in terms:
+        term = term.strip().strip('"').strip()
+        if not term:
+            continue
+        parts.append(f'"{term}"' if re.search(r"\s", term) else term)
+    return joiner.join(parts)
+
+
+def remember(seen: Iterable[str], new_ids: Iterable[str], limit: int = SEEN_LIMIT) -> list[str]:
+    """A bounded list of recently returned ids (newest last), for a JSON cursor."""
+    merged = list(dict.fromkeys([*seen, *new_ids]))
+    return merged[-limit:]
+
+
+def bounded_gaps(gaps: list[Any], source: str) -> list[Any]:
+    """The newest MAX_GAPS unfinished windows (gaps are appended oldest first)."""
+    if len(gaps) > MAX_GAPS:
+        log.warning("%s: %d unfinished bursts; giving up the oldest %d", source, len(gaps),
+                    len(gaps) - MAX_GAPS)
+    return gaps[-MAX_GAPS:]
+
+
+def epoch_to_utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(float(seconds), UTC)
+
+
+# --- the interface --------------------------------------------------------------------
+
+
+class Source(ABC):
+    """One mention source. Subclasses set `name` and implement `fetch`.
+
+    Class attributes subclasses may override: `min_interval` (seconds between requests,
+    from the source's documented limit), `max_pages` (pagination cap per poll). Tests
+    make timeouts and pacing tiny with the keyword arguments.
+    """
+
+    name: ClassVar[str]
+    min_interval: ClassVar[float] = 0.0
+    max_pages: ClassVar[int] = DEFAULT_MAX_PAGES
+
+    def __init__(self, settings: SourceSettings, brand: BrandSettings,
+                 session: requests.Session | None = None,
+                 clock: Callable[[], datetime] = utcnow, *,
+                 timeout: float | tuple[float, float] | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 min_interval: float | None = None) -> None:
+        self.settings = settings
+        self.brand = brand
+        self.session = session or make_session()
+        self.session.headers.setdefault("User-Agent", USER_AGENT)
+        if self.session.headers.get("User-Agent", "").startswith("python-requests"):
+            self.session.headers["User-Agent"] = USER_AGENT
+        self.clock = clock
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        self.sleep = sleep
+        interval = self.min_interval if min_interval is None else min_interval
+        self.pacer = Pacer(interval, sleep=sleep)
+        self.base_url = (settings.base_url or "").rstrip("/")
+        self.options = settings.options
+        self.log = logging.getLogger(f"bot.sources.{self.name}")
+
+    @abstractmethod
+    def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
+        """New mentions since `cursor` (None: first run, a recent window only)."""
+
+    # -- HTTP helpers: every call paced, timed out, and its failures mapped ------------
+
+    def request(self, method: str, url: str, *, allow: Iterable[int] = (),
+                **kwargs: Any) -> requests.Response:
+        """Send one request. Returns 2xx/3xx responses and any status in `allow`;
+        raises RateLimited on 429 (and 403 carrying rate-limit headers), SourceError
+        on other errors, timeouts and connection failures."""
+        allowed = set(allow)
+        self.pacer.wait(f"{self.name} request")
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            response = self.session.request(method, url, **kwargs)
+        except requests.Timeout as exc:
+            raise SourceError(f"{self.name}: timed out calling {_short(url)}: {exc}") from exc
+        except requests.RequestException as exc:
+            raise SourceError(f"{self.name}: cannot reach {_short(url)}: {exc}") from exc
+        status = response.status_code
+        if quota_spent(response):
+            wait = rate_limit_wait(response, self.clock())
+            if wait:
+                self.pacer.hold(wait)
+        if status in allowed:
+            return response
+        if status == 429 or (status == 403 and (
+                "Retry-After" in response.headers or quota_spent(response))):
+            wait = rate_limit_wait(response, self.clock())
+            wait = 60.0 if wait is None else wait
+            self.pacer.hold(wait)
+            raise RateLimited(f"{self.name}: rate limited by {_short(url)} (HTTP {status}); "
+                              f"retry in {wait:.0f} s", wait)
+        if status >= 400:
+            raise SourceError(f"{self.name}: HTTP {status} from {_short(url)}: "
+                              f"{_snippet(response.text)}")
+        return response
+
+    def get_json(self, url: str, *, params: Any = None, headers: dict[str, str] | None = None,
+                 allow: Iterable[int] = (), **kwargs: Any) -> Any:
+        response = self.request("GET", url, params=params, headers=headers, allow=allow,
+                                **kwargs)
+        return self.decode_json(response)
+
+    def post_json(self, url: str, *, json_body: Any = None, data: Any = None,
+                  headers: dict[str, str] | None = None, allow: Iterable[int] = (),
+                  **kwargs: Any) -> Any:
+        response = self.request("POST", url, json=json_body, data=data, headers=headers,
+                                allow=allow, **kwargs)
+        return self.decode_json(response)
+
+    def decode_json(self, response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise SourceError(f"{self.name}: malformed JSON from {_short(response.url)} "
+                              f"(HTTP {response.status_code}): {_snippet(response.text)}"
+                              ) from exc
+
+    def credential(self, key: str) -> str:
+        """The value of a configured credential, or SourceError naming the variable."""
+        value = self.settings.credentials.get(key)
+        if not value:
+            var = self.settings.env_names.get(key, key)
+            raise SourceError(f"{self.name}: credential {key} ({var}) is not set")
+        return value
+
+
+def _short(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def _snippet(text: str, limit: int = 200) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

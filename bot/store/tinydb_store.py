@@ -1,0 +1,552 @@
+"""The default Store: TinyDB over a crash-safe journal, with in-memory indexes.
+
+Layout: `JournalStorage` (journal_storage.py) keeps every document as JSON text in
+memory and makes each write one journal line; this module adds the Store semantics
+and the indexes that make every lookup O(1) or O(log n) instead of TinyDB's linear
+scans. One RLock serialises all calls: each method is a few microseconds of
+in-memory work plus one `write(2)`, so a single lock costs nothing measurable and
+makes every read-modify-write trivially atomic. Decoding happens outside the lock.
+
+Durability (see docs/storage.md): every write is in the journal file before the call
+returns, so a killed process loses nothing acknowledged. Against power loss, writes
+are fsync'd by group commit within `sync_interval`; the writes that must not be lost
+(update_mention: claims; enqueue and update_outbox: exactly-once posting) wait for
+their fsync before returning.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import threading
+import weakref
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.mention import Event, Mention, utcnow
+from bot.store import lockfile
+from bot.store.base import OutboxItem, Store
+from bot.store.codec import (
+    event_from_doc,
+    event_to_doc,
+    mention_from_doc,
+    mention_to_doc,
+    mention_urls,
+    micros,
+    outbox_from_doc,
+    outbox_to_doc,
+)
+from bot.store.journal_storage import (
+    EarshotDB,
+    JournalStorage,
+    JournalTable,
+    decode,
+    gc_paused,
+    open_db,
+)
+from bot.store.lockfile import StoreLockedError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["StoreLockedError", "TinyDBStore"]
+
+_ACTIVE = frozenset({"pending", "sending"})
+_NO_TIME = -(1 << 62)  # sorts before any real time: outbox items without created_at
+
+
+def _remove(ids: list[int], doc_id: int) -> None:
+    i = bisect_left(ids, doc_id)
+    if i < len(ids) and ids[i] == doc_id:
+        del ids[i]
+
+
+def _shutdown(storage: JournalStorage, lock_fd: int) -> None:
+    try:
+        storage.close()
+    finally:
+        lockfile.release(lock_fd)
+
+
+class _Core:
+    """The open store of one data directory; shared by every TinyDBStore handle on it
+    in this process (see TinyDBStore.open)."""
+
+    def __init__(self, db: EarshotDB, lock_fd: int, *, durable_updates: bool = True) -> None:
+        self._db = db
+        self._storage: JournalStorage = db.storage  # type: ignore[assignment]
+        self._durable = durable_updates
+        self._lock = threading.RLock()
+        self._closed = False
+        self._lock_fd = lock_fd
+        self._mentions: JournalTable = db.table("mentions")  # type: ignore[assignment]
+        self._outbox: JournalTable = db.table("outbox")  # type: ignore[assignment]
+        self._events: JournalTable = db.table("events")  # type: ignore[assignment]
+        self._cursors: JournalTable = db.table("cursors")  # type: ignore[assignment]
+        self._meta: JournalTable = db.table("meta")  # type: ignore[assignment]
+        # Indexes: document ids (a mention's id is its number).
+        self._by_key: dict[str, int] = {}
+        self._by_fingerprint: dict[str, list[int]] = {}
+        self._by_url: dict[str, list[int]] = {}
+        self._by_time: list[tuple[int, int]] = []  # (created_at in µs, number), sorted
+        self._outbox_ids: dict[str, int] = {}
+        self._active: dict[str, tuple[int, int, int | None]] = {}  # id -> (created, doc, nb)
+        self._events_of: dict[str, list[int]] = {}
+        self._events_time: list[tuple[int, int]] = []
+        self._cursor_ids: dict[str, int] = {}
+        self._meta_ids: dict[str, int] = {}
+        with gc_paused():
+            self._build_indexes()
+
+    @property
+    def db(self) -> EarshotDB:
+        """The underlying TinyDB, for ad-hoc queries in tools (not for the bot's code)."""
+        return self._db
+
+    # --- indexes ----------------------------------------------------------------------
+    def _build_indexes(self) -> None:
+        # One document decoded at a time: the whole store decoded at once would take
+        # about 4x the memory of the texts.
+        def docs(table: JournalTable) -> Iterator[tuple[int, Any]]:
+            for doc_id, text in self._storage.texts(table.name).items():
+                yield int(doc_id), decode(text)
+
+        for number, doc in docs(self._mentions):
+            self._index_mention(number, doc, ordered=False)
+        self._by_time.sort()
+        for doc_id, doc in docs(self._outbox):
+            self._index_outbox(doc_id, doc)
+        for doc_id, doc in docs(self._events):
+            self._index_event(doc_id, doc, ordered=False)
+        self._events_time.sort()
+        for ids in self._events_of.values():
+            ids.sort()
+        for doc_id, doc in docs(self._cursors):
+            self._cursor_ids[doc["name"]] = doc_id
+        for doc_id, doc in docs(self._meta):
+            self._meta_ids[doc["name"]] = doc_id
+
+    def _index_mention(self, number: int, doc: dict[str, Any], ordered: bool = True) -> None:
+        self._by_key[doc["key"]] = number
+        if doc.get("fingerprint"):
+            insort(self._by_fingerprint.setdefault(doc["fingerprint"], []), number)
+        for url in mention_urls(doc):
+            insort(self._by_url.setdefault(url, []), number)
+        entry = (micros(doc["created_at"]), number)
+        if ordered:
+            insort(self._by_time, entry)
+        else:
+            self._by_time.append(entry)
+
+    def _unindex_mention(self, number: int, doc: dict[str, Any]) -> None:
+        fingerprint = doc.get("fingerprint")
+        if fingerprint and fingerprint in self._by_fingerprint:
+            _remove(self._by_fingerprint[fingerprint], number)
+            if not self._by_fingerprint[fingerprint]:
+                del self._by_fingerprint[fingerprint]
+        for url in mention_urls(doc):
+            if url in self._by_url:
+                _remove(self._by_url[url], number)
+                if not self._by_url[url]:
+                    del self._by_url[url]
+        entry = (micros(doc["created_at"]), number)
+        i = bisect_left(self._by_time, entry)
+        if i < len(self._by_time) and self._by_time[i] == entry:
+            del self._by_time[i]
+
+    def _index_outbox(self, doc_id: int, doc: dict[str, Any]) -> None:
+        self._outbox_ids[doc["id"]] = doc_id
+        if doc.get("status") in _ACTIVE:
+            created = micros(doc["created_at"]) if doc.get("created_at") else _NO_TIME
+            not_before = micros(doc["not_before"]) if doc.get("not_before") else None
+            self._active[doc["id"]] = (created, doc_id, not_before)
+        else:
+            self._active.pop(doc["id"], None)
+
+    def _index_event(self, doc_id: int, doc: dict[str, Any], ordered: bool = True) -> None:
+        self._events_of.setdefault(doc["mention_key"], []).append(doc_id)
+        entry = (micros(doc["at"]), doc_id)
+        if ordered:
+            insort(self._events_time, entry)
+        else:
+            self._events_time.append(entry)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+
+    def _settle(self, lsn: int) -> None:
+        if self._durable:
+            self._storage.sync_to(lsn)
+
+    # --- mentions ----------------------------------------------------------------------
+    def add_mention(self, mention: Mention) -> Mention:
+        doc = mention_to_doc(mention)
+        with self._lock:
+            self._check_open()
+            if doc["key"] in self._by_key:
+                raise KeyError(f"mention {doc['key']} is already stored")
+            number = self._mentions.next_id()  # a failed write skips a number, never reuses
+            doc["number"] = number
+            self._mentions.put(number, doc)
+            self._index_mention(number, doc)
+        mention.number = number  # callers that keep their object see the number too
+        # The returned copy is built from `doc` (already stored) rather than decoded
+        # back; only `extra` still belongs to the caller's object.
+        doc["extra"] = copy.deepcopy(doc["extra"]) if doc["extra"] else {}
+        return mention_from_doc(doc)
+
+    def _mention_text(self, number: int | None) -> str | None:
+        return None if number is None else self._mentions.text(number)
+
+    @staticmethod
+    def _to_mention(text: str | None) -> Mention | None:
+        return None if text is None else mention_from_doc(decode(text))
+
+    def get_mention(self, key: str) -> Mention | None:
+        with self._lock:
+            text = self._mention_text(self._by_key.get(key))
+        return self._to_mention(text)
+
+    def get_by_number(self, number: int) -> Mention | None:
+        with self._lock:
+            text = self._mentions.text(number) if isinstance(number, int) else None
+        return self._to_mention(text)
+
+    def find_by_fingerprint(self, fingerprint: str) -> Mention | None:
+        """The first stored mention with this fingerprint."""
+        with self._lock:
+            numbers = self._by_fingerprint.get(fingerprint) if fingerprint else None
+            text = self._mention_text(numbers[0]) if numbers else None
+        return self._to_mention(text)
+
+    def find_by_link(self, url: str) -> Mention | None:
+        """The first stored mention whose url or one of whose links is `url`."""
+        with self._lock:
+            numbers = self._by_url.get(url) if url else None
+            text = self._mention_text(numbers[0]) if numbers else None
+        return self._to_mention(text)
+
+    def update_mention(
+        self, key: str, change: Callable[[Mention], Mention | None]
+    ) -> Mention | None:
+        with self._lock:
+            self._check_open()
+            number = self._by_key.get(key)
+            if number is None:
+                return None
+            old = decode(self._mentions.text(number))
+            new = change(mention_from_doc(decode(self._mentions.text(number))))
+            if new is None:
+                return None
+            if new.key != key:
+                raise ValueError(f"update_mention cannot change a mention's key ({key})")
+            doc = mention_to_doc(new)
+            doc["number"] = number
+            lsn = self._mentions.put(number, doc)
+            self._unindex_mention(number, old)
+            self._index_mention(number, doc)
+            text = self._mentions.text(number)
+        self._settle(lsn)
+        return self._to_mention(text)
+
+    def iter_mentions(self, since: datetime | None = None) -> Iterator[Mention]:
+        """Oldest first (by created_at, then number). The set is fixed when called;
+        decoding happens lazily as the caller iterates, outside the lock."""
+        with self._lock:
+            start = bisect_left(self._by_time, (micros(since),)) if since else 0
+            texts = [self._mentions.text(number) for _, number in self._by_time[start:]]
+        return (mention_from_doc(decode(text)) for text in texts)
+
+    def count_mentions(self) -> int:
+        with self._lock:
+            return len(self._by_key)
+
+    # --- small named values: cursors and meta --------------------------------------------
+    def _get_value(self, table: JournalTable, ids: dict[str, int], name: str) -> Any:
+        with self._lock:
+            doc_id = ids.get(name)
+            text = table.text(doc_id) if doc_id is not None else None
+        return None if text is None else decode(text)["value"]
+
+    def _set_value(self, table: JournalTable, ids: dict[str, int], name: str,
+                   value: Any) -> int:
+        with self._lock:
+            self._check_open()
+            doc_id = ids.get(name)
+            if doc_id is None:
+                doc_id = table.next_id()
+            lsn = table.put(doc_id, {"name": name, "value": value})
+            ids[name] = doc_id
+            return lsn
+
+    def get_cursor(self, source: str) -> dict[str, Any] | None:
+        return self._get_value(self._cursors, self._cursor_ids, source)
+
+    def set_cursor(self, source: str, cursor: dict[str, Any]) -> None:
+        self._set_value(self._cursors, self._cursor_ids, source, cursor)
+
+    def get_meta(self, key: str) -> Any:
+        return self._get_value(self._meta, self._meta_ids, key)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self._set_value(self._meta, self._meta_ids, key, value)
+
+    def update_meta(self, key: str, change: Callable[[Any], Any]) -> Any:
+        with self._lock:
+            self._set_value(self._meta, self._meta_ids, key, change(self.get_meta(key)))
+            return self.get_meta(key)
+
+    # --- outbox ------------------------------------------------------------------------
+    def enqueue(self, item: OutboxItem) -> OutboxItem:
+        doc = outbox_to_doc(item)
+        with self._lock:
+            self._check_open()
+            doc_id = self._outbox_ids.get(item.id)
+            if doc_id is not None:
+                return outbox_from_doc(decode(self._outbox.text(doc_id)))
+            doc_id = self._outbox.next_id()
+            lsn = self._outbox.put(doc_id, doc)
+            self._index_outbox(doc_id, doc)
+            text = self._outbox.text(doc_id)
+        self._settle(lsn)
+        return outbox_from_doc(decode(text))
+
+    def get_outbox(self, item_id: str) -> OutboxItem | None:
+        with self._lock:
+            doc_id = self._outbox_ids.get(item_id)
+            text = self._outbox.text(doc_id) if doc_id is not None else None
+        return None if text is None else outbox_from_doc(decode(text))
+
+    def pending_outbox(self, now: datetime | None = None) -> list[OutboxItem]:
+        """Pending and sending items whose not_before has passed, oldest first
+        (created_at, then enqueue order; items without created_at first)."""
+        limit = micros(now or utcnow())
+        with self._lock:
+            due = sorted(entry[:2] for entry in self._active.values()
+                         if entry[2] is None or entry[2] <= limit)
+            texts = [self._outbox.text(doc_id) for _, doc_id in due]
+        return [outbox_from_doc(decode(text)) for text in texts if text is not None]
+
+    def update_outbox(
+        self, item_id: str, change: Callable[[OutboxItem], OutboxItem | None]
+    ) -> OutboxItem | None:
+        with self._lock:
+            self._check_open()
+            doc_id = self._outbox_ids.get(item_id)
+            if doc_id is None:
+                return None
+            new = change(outbox_from_doc(decode(self._outbox.text(doc_id))))
+            if new is None:
+                return None
+            if new.id != item_id:
+                raise ValueError(f"update_outbox cannot change an item's id ({item_id})")
+            doc = outbox_to_doc(new)
+            lsn = self._outbox.put(doc_id, doc)
+            self._index_outbox(doc_id, doc)
+            text = self._outbox.text(doc_id)
+        self._settle(lsn)
+        return outbox_from_doc(decode(text))
+
+    # --- events ------------------------------------------------------------------------
+    def add_event(self, event: Event) -> None:
+        doc = event_to_doc(event)
+        with self._lock:
+            self._check_open()
+            doc_id = self._events.next_id()
+            self._events.put(doc_id, doc)
+            self._index_event(doc_id, doc)
+
+    def events(
+        self, mention_key: str | None = None, since: datetime | None = None
+    ) -> list[Event]:
+        with self._lock:
+            if mention_key is not None:
+                texts = [self._events.text(i) for i in self._events_of.get(mention_key, ())]
+            else:
+                start = bisect_left(self._events_time, (micros(since),)) if since else 0
+                texts = [self._events.text(i) for _, i in self._events_time[start:]]
+        found = [event_from_doc(decode(text)) for text in texts if text is not None]
+        if mention_key is not None:
+            if since is not None:
+                found = [e for e in found if e.at >= since]
+            found.sort(key=lambda e: e.at)  # stable: equal times keep insertion order
+        return found
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def flush(self) -> None:
+        """Block until every write so far is on stable storage."""
+        self._storage.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        _shutdown(self._storage, self._lock_fd)
+
+
+@dataclass
+class _Opened:
+    core: _Core
+    handles: int
+
+
+# One core per data directory in this process: a second open (e.g. `bot audit` run
+# in-process by a test while the app serves) shares it instead of loading a second,
+# diverging copy of the state; the flock keeps other processes out.
+_registry: dict[str, _Opened] = {}
+_registry_lock = threading.Lock()
+
+
+def _release(path: str) -> None:
+    with _registry_lock:
+        opened = _registry.get(path)
+        if opened is None:
+            return
+        opened.handles -= 1
+        if opened.handles > 0:
+            return
+        del _registry[path]
+        # Still under the registry lock: a concurrent open must not take the directory
+        # before this one has released the flock.
+        opened.core.close()
+
+
+class TinyDBStore(Store):
+    """Use TinyDBStore.open(data_dir). One process per data directory; several opens
+    in one process share one in-memory state (each handle is closed on its own)."""
+
+    def __init__(self, core: _Core, path: str) -> None:
+        self._core = core
+        self._closed = False
+        # Released even if the caller forgets close(): a test that drops a store must
+        # not leave the directory locked for the rest of the process.
+        self._finalizer = weakref.finalize(self, _release, path)
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: str | os.PathLike[str],
+        *,
+        sync_interval: float | None = 0.05,
+        durable_updates: bool = True,
+        compact_min_bytes: int = 8 << 20,
+    ) -> TinyDBStore:
+        """Open (creating if needed) the store in `data_dir`.
+
+        Raises StoreLockedError if another process already has the directory. Options
+        apply when this call is the first open in this process: sync_interval is the
+        seconds between group-commit fsyncs (0 = fsync every write; None = only on
+        flush()/close()); durable_updates makes claims and outbox changes wait for
+        their fsync; the journal is compacted once it outgrows the snapshot (and
+        compact_min_bytes).
+        """
+        path = Path(data_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        key = os.path.realpath(path)
+        with _registry_lock:
+            opened = _registry.get(key)
+            if opened is None:
+                fd = lockfile.acquire(path / "earshot.lock")
+                try:
+                    db = open_db(path, sync_interval=sync_interval,
+                                 compact_min_bytes=compact_min_bytes)
+                    core = _Core(db, fd, durable_updates=durable_updates)
+                except BaseException:
+                    lockfile.release(fd)
+                    raise
+                opened = _registry[key] = _Opened(core, 0)
+            opened.handles += 1
+            return cls(opened.core, key)
+
+    def _live(self) -> _Core:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        return self._core
+
+    @property
+    def db(self) -> EarshotDB:
+        """The underlying TinyDB, for ad-hoc queries in tools (not for the bot's code)."""
+        return self._live().db
+
+    def add_mention(self, mention: Mention) -> Mention:
+        return self._live().add_mention(mention)
+
+    def get_mention(self, key: str) -> Mention | None:
+        return self._live().get_mention(key)
+
+    def get_by_number(self, number: int) -> Mention | None:
+        return self._live().get_by_number(number)
+
+    def find_by_fingerprint(self, fingerprint: str) -> Mention | None:
+        return self._live().find_by_fingerprint(fingerprint)
+
+    def find_by_link(self, url: str) -> Mention | None:
+        return self._live().find_by_link(url)
+
+    def update_mention(
+        self, key: str, change: Callable[[Mention], Mention | None]
+    ) -> Mention | None:
+        return self._live().update_mention(key, change)
+
+    def iter_mentions(self, since: datetime | None = None) -> Iterator[Mention]:
+        return self._live().iter_mentions(since)
+
+    def count_mentions(self) -> int:
+        return self._live().count_mentions()
+
+    def get_cursor(self, source: str) -> dict[str, Any] | None:
+        return self._live().get_cursor(source)
+
+    def set_cursor(self, source: str, cursor: dict[str, Any]) -> None:
+        self._live().set_cursor(source, cursor)
+
+    def enqueue(self, item: OutboxItem) -> OutboxItem:
+        return self._live().enqueue(item)
+
+    def get_outbox(self, item_id: str) -> OutboxItem | None:
+        return self._live().get_outbox(item_id)
+
+    def pending_outbox(self, now: datetime | None = None) -> list[OutboxItem]:
+        return self._live().pending_outbox(now)
+
+    def update_outbox(
+        self, item_id: str, change: Callable[[OutboxItem], OutboxItem | None]
+    ) -> OutboxItem | None:
+        return self._live().update_outbox(item_id, change)
+
+    def add_event(self, event: Event) -> None:
+        self._live().add_event(event)
+
+    def events(
+        self, mention_key: str | None = None, since: datetime | None = None
+    ) -> list[Event]:
+        return self._live().events(mention_key, since)
+
+    def get_meta(self, key: str) -> Any:
+        return self._live().get_meta(key)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self._live().set_meta(key, value)
+
+    def update_meta(self, key: str, change: Callable[[Any], Any]) -> Any:
+        return self._live().update_meta(key, change)
+
+    def flush(self) -> None:
+        """Block until every write so far is on stable storage."""
+        if not self._closed:
+            self._core.flush()
+
+    def close(self) -> None:
+        """Flush and let go of the store; the last handle in the process compacts the
+        journal into the snapshot and releases the directory lock. Idempotent."""
+        if self._closed:
+            return
+        self._core.flush()
+        self._closed = True
+        self._finalizer()

@@ -1,0 +1,334 @@
+"""State changes people make from Slack: claim, release, escalate, and escalation reminders.
+
+Each step changes the mention atomically through `store.update_mention` (so two clicks in
+the same instant cannot both win), records an Event, then asks the outbox to re-render
+the channel message and to add one line to its thread. Nothing here talks to Slack
+directly except through the outbox; the results carry the words to tell the user.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.mention import Event, Mention, State
+from bot.slack import blocks, ids
+from bot.slack.services import LEADERSHIP, Services
+from bot.store.base import Store
+
+log = logging.getLogger(__name__)
+
+URGENCIES = ("normal", "urgent")
+
+_SHORT_ID = re.compile(r"^\s*(?:E-?)?(\d+)\s*$", re.IGNORECASE)
+# https://acme.slack.com/archives/C0123ABCD/p1700000000123456 (optionally ?thread_ts=...)
+_PERMALINK = re.compile(r"/archives/([A-Z0-9]+)/p(\d{10})(\d{6})\b")
+
+
+@dataclass
+class Outcome:
+    """What happened, in words for the person who asked.
+
+    code: "claimed", "already_yours", "already_claimed", "answered", "not_found",
+    "released", "not_claimed", "not_owner", "escalated", "bad_target", "bad_reason",
+    "bad_urgency".
+    """
+
+    ok: bool
+    code: str
+    message: str
+    mention: Mention | None = None
+
+
+# --- finding mentions --------------------------------------------------------------------
+
+
+def find_mention(store: Store, ref: str) -> Mention | None:
+    """The mention a person referred to: "E-42" (or "42"), a Slack message permalink, the
+    mention key ("hackernews:123"), or the post's own URL."""
+    ref = ref.strip().strip("<>").split("|", 1)[0]
+    if not ref:
+        return None
+    match = _SHORT_ID.match(ref)
+    if match:
+        return store.get_by_number(int(match[1]))
+    match = _PERMALINK.search(ref)
+    if match:
+        channel, ts = match[1], f"{match[2]}.{match[3]}"
+        for mention in store.iter_mentions():
+            if (mention.slack_channel == channel and mention.slack_ts == ts) or (
+                    mention.extra.get("permalink") == ref):
+                return mention
+        return None
+    if ref.startswith(("http://", "https://")):
+        return store.find_by_link(ref)
+    return store.get_mention(ref)
+
+
+def is_open(mention: Mention) -> bool:
+    """Waiting for someone to take it: new, or escalated and not yet claimed."""
+    return mention.owner is None and mention.state in (State.NEW, State.ESCALATED)
+
+
+def oldest_unclaimed(store: Store, department: str) -> Mention | None:
+    """The oldest open mention of a department (the head of its queue)."""
+    return next((m for m in store.iter_mentions()
+                 if m.department == department and is_open(m)), None)
+
+
+def label(mention: Mention) -> str:
+    return mention.short_id or mention.key
+
+
+# --- claim / release -----------------------------------------------------------------------
+
+
+def claim(services: Services, key: str, user: str) -> Outcome:
+    """Make `user` the owner if nobody is; the first of two simultaneous claims wins."""
+    now = services.clock()
+    before: dict[str, Mention] = {}
+
+    def change(m: Mention) -> Mention | None:
+        before["m"] = m
+        if m.state is State.ANSWERED or m.owner:
+            return None
+        m.state, m.owner, m.claimed_at = State.CLAIMED, user, now
+        return m
+
+    saved = services.store.update_mention(key, change)
+    if saved is None:
+        old = before.get("m")
+        if old is None:
+            return Outcome(False, "not_found", f"I can't find a mention `{_code(key)}`.")
+        if old.owner == user and old.state is State.CLAIMED:
+            return Outcome(True, "already_yours",
+                           f"You already have {label(old)}{_since(old.claimed_at)}.", old)
+        if old.state is State.ANSWERED:
+            return Outcome(False, "answered", f"{label(old)} has already been answered.", old)
+        return Outcome(False, "already_claimed",
+                       f"{label(old)} is already claimed by {blocks.user(old.owner)}"
+                       f"{_since(old.claimed_at)}.", old)
+    _record(services, Event(key, "claimed", now, user=user), saved)
+    return Outcome(True, "claimed", f"You claimed {label(saved)}.", saved)
+
+
+def release(services: Services, key: str, user: str) -> Outcome:
+    """Give a claimed mention back to the queue; only its owner may."""
+    now = services.clock()
+    before: dict[str, Mention] = {}
+
+    def change(m: Mention) -> Mention | None:
+        before["m"] = m
+        if m.state is not State.CLAIMED or m.owner != user:
+            return None
+        # An escalated mention goes back to the escalation queue, not to NEW.
+        m.state = State.ESCALATED if m.escalated_at else State.NEW
+        m.owner, m.claimed_at = None, None
+        return m
+
+    saved = services.store.update_mention(key, change)
+    if saved is None:
+        old = before.get("m")
+        if old is None:
+            return Outcome(False, "not_found", f"I can't find a mention `{_code(key)}`.")
+        if old.state is not State.CLAIMED or not old.owner:
+            return Outcome(False, "not_claimed", f"{label(old)} is not claimed by anyone.", old)
+        return Outcome(False, "not_owner",
+                       f"Only {blocks.user(old.owner)} can release {label(old)}.", old)
+    _record(services, Event(key, "released", now, user=user), saved)
+    return Outcome(True, "released", f"You released {label(saved)}; it is back in the queue.",
+                   saved)
+
+
+# --- escalate --------------------------------------------------------------------------------
+
+
+def escalation_targets(services: Services, mention: Mention | None = None) -> list[str]:
+    """Where a mention can be escalated: every other department, then leadership."""
+    current = mention.department if mention else None
+    names = [name for name in services.settings.departments if name != current]
+    if current != LEADERSHIP:
+        names.append(LEADERSHIP)
+    return names
+
+
+def normalize_target(services: Services, text: str) -> str | None:
+    """A department name or "leadership" as typed (case-insensitive, optional #)."""
+    wanted = text.strip().lstrip("#").lower()
+    for name in [*services.settings.departments, LEADERSHIP]:
+        if name.lower() == wanted:
+            return name
+    return None
+
+
+def escalate(services: Services, key: str, user: str, target: str, reason: str,
+             urgency: str = "normal") -> Outcome:
+    """Move a mention to another department (or leadership) with a reason.
+
+    The mention becomes ESCALATED with the owner cleared (so the target team can claim
+    it); the target channel gets a summary linking the original message and pinging its
+    lead group; the thread gets one line."""
+    reason = reason.strip()
+    if urgency not in URGENCIES:
+        return Outcome(False, "bad_urgency",
+                       f"Urgency must be one of {', '.join(URGENCIES)}, not `{_code(urgency)}`.")
+    if not reason:
+        return Outcome(False, "bad_reason", "Please give a reason for the escalation.")
+    current = services.store.get_mention(key)
+    if current is None:
+        return Outcome(False, "not_found", f"I can't find a mention `{_code(key)}`.")
+    resolved = normalize_target(services, target)
+    if resolved is None or resolved == current.department:
+        choices = ", ".join(escalation_targets(services, current))
+        what = (f"{label(current)} is already with {resolved}" if resolved
+                else f"`{_code(target)}` is not a department")
+        return Outcome(False, "bad_target", f"{what}; choose one of: {choices}.", current)
+
+    now = services.clock()
+    before: dict[str, str] = {}
+
+    def change(m: Mention) -> Mention | None:
+        if m.department == resolved:  # someone escalated it there a moment ago
+            return None
+        before["from"] = m.department  # read now: `m` is changed below
+        m.extra = {**m.extra, "escalation": {
+            "from": m.department, "to": resolved, "reason": reason, "urgency": urgency,
+            "by": user, "at": now.isoformat(), "reminded": False}}
+        m.state, m.department, m.escalated_at = State.ESCALATED, resolved, now
+        m.owner, m.claimed_at = None, None
+        return m
+
+    saved = services.store.update_mention(key, change)
+    if saved is None:
+        return Outcome(False, "bad_target", f"{label(current)} is already with {resolved}.",
+                       services.store.get_mention(key))
+    origin = before["from"]
+    event = Event(key, "escalated", now, user=user, data={
+        "from": origin, "to": resolved, "reason": reason, "urgency": urgency})
+    _record(services, event, saved)
+    text, summary_blocks = escalation_summary(services, saved, event)
+    services.outbox.message(services.department_channel(resolved), text, blocks=summary_blocks,
+                            item_id=f"escalation:{key}:{now.isoformat()}")
+    return Outcome(True, "escalated",
+                   f"You escalated {label(saved)} to {resolved} ({urgency}).", saved)
+
+
+def escalation_summary(services: Services, mention: Mention, event: Event
+                       ) -> tuple[str, list[dict[str, Any]]]:
+    """The message posted into the target channel: who escalated what, why, a link to the
+    original message, the target's lead group pinged, and a Claim button."""
+    data = event.data
+    lead = services.department_lead(str(data["to"]))
+    ping = f"<!subteam^{lead}> " if lead and re.fullmatch(r"S[A-Z0-9]+", lead) else ""
+    urgent = data.get("urgency") == "urgent"
+    icon = ":rotating_light:" if urgent else ":arrow_double_up:"
+    permalink = permalink_of(services, mention)
+    original = blocks.link(permalink, "original message") if permalink else "original message"
+    head = (f"{icon} {ping}{blocks.user(event.user)} escalated *{label(mention)}* from "
+            f"*{blocks.escape_mrkdwn(str(data.get('from') or '?'))}* to "
+            f"*{blocks.escape_mrkdwn(str(data['to']))}*"
+            f"{' (*urgent*)' if urgent else ''}")
+    reason = blocks.truncate(blocks.escape_mrkdwn(str(data.get("reason") or "")), 1500)
+    excerpt = blocks.escape_cut(mention.text or mention.title or "", 600)
+    body = (f"*Reason:* {reason}\n>{excerpt[0]}{'…' if excerpt[1] else ''}\n"
+            f"{original} · on {blocks.link(mention.url, blocks.source_label(mention.source))}")
+    text = blocks.truncate(
+        f"{ping}{label(mention)} escalated to {data['to']}: "
+        f"{blocks.escape_mrkdwn(str(data.get('reason') or ''))}", 3000)
+    out: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": blocks.truncate(head, 3000)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": blocks.truncate(body, 3000)}},
+    ]
+    claim_button = blocks.buttons(mention)
+    if claim_button:
+        # Only Claim here: answering happens on the original message.
+        claim_button = {**claim_button, "block_id": "earshot_escalation_actions",
+                        "elements": [e for e in claim_button["elements"]
+                                     if e["action_id"] in (ids.CLAIM,)]}
+        if claim_button["elements"]:
+            out.append(claim_button)
+    return text, out
+
+
+def permalink_of(services: Services, mention: Mention) -> str | None:
+    """The Slack link to the mention's message (saved by the outbox, else asked for)."""
+    link = mention.extra.get("permalink")
+    if link:
+        return str(link)
+    if services.client is None or not (mention.slack_channel and mention.slack_ts):
+        return None
+    try:
+        resp = services.client.chat_getPermalink(channel=mention.slack_channel,
+                                                 message_ts=mention.slack_ts)
+        return resp.get("permalink")
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        # A missing link must not stop the escalation: the summary names the id instead.
+        log.warning("chat.getPermalink failed for %s: %s", mention.key, exc)
+        return None
+
+
+# --- reminders --------------------------------------------------------------------------
+
+
+def remind_stale_escalations(services: Services, now: datetime | None = None) -> int:
+    """Post one reminder for each escalation still unclaimed after
+    `escalation.reminder_minutes`; returns how many were sent. Safe to run often and from
+    two places at once: the "reminded" flag is set atomically before posting."""
+    now = now or services.clock()
+    wait = timedelta(minutes=services.settings.escalation.reminder_minutes)
+    sent = 0
+    for mention in services.store.iter_mentions():
+        esc = mention.extra.get("escalation") or {}
+        if (mention.state is not State.ESCALATED or mention.owner or not mention.escalated_at
+                or esc.get("reminded") or mention.escalated_at + wait > now):
+            continue
+
+        def mark(m: Mention) -> Mention | None:
+            e = m.extra.get("escalation") or {}
+            if m.state is not State.ESCALATED or m.owner or e.get("reminded"):
+                return None
+            m.extra = {**m.extra, "escalation": {**e, "reminded": True}}
+            return m
+
+        saved = services.store.update_mention(mention.key, mark)
+        if saved is None:
+            continue
+        event = Event(mention.key, "reminded", now, data={"to": saved.department})
+        services.store.add_event(event)
+        services.outbox.thread(mention.key, blocks.thread_line(event, saved.short_id))
+        lead = services.department_lead(saved.department)
+        ping = f"<!subteam^{lead}> " if lead and re.fullmatch(r"S[A-Z0-9]+", lead) else ""
+        permalink = permalink_of(services, saved)
+        where = f" ({blocks.link(permalink, 'original message')})" if permalink else ""
+        minutes = int((now - saved.escalated_at).total_seconds() // 60)
+        text = (f":alarm_clock: {ping}Reminder: *{label(saved)}* was escalated to "
+                f"*{blocks.escape_mrkdwn(saved.department)}* {minutes} minutes ago and nobody "
+                f"has claimed it yet{where}. Type `/claim {label(saved)}` to take it.")
+        services.outbox.message(services.department_channel(saved.department), text,
+                                item_id=f"reminder:{mention.key}:{saved.escalated_at.isoformat()}")
+        sent += 1
+    return sent
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _record(services: Services, event: Event, mention: Mention) -> None:
+    """Store the event, re-render the channel message, add the thread line."""
+    services.store.add_event(event)
+    services.outbox.refresh(event.mention_key)
+    services.outbox.thread(event.mention_key, blocks.thread_line(event, mention.short_id))
+
+
+def _since(when: datetime | None) -> str:
+    return f" since {blocks.slack_date(when)}" if when else ""
+
+
+def _code(text: str) -> str:
+    """User text shown inside `code`: escaped, no backticks, bounded."""
+    return blocks.escape_mrkdwn(text.replace("`", "'"))[:100]

@@ -1,0 +1,172 @@
+"""The mention message: hostile text stays harmless, limits hold, buttons and state lines."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.mention import Event, Link, State
+from bot.slack import blocks, ids
+from tests.slack.helpers import make_mention, make_settings
+
+HOSTILE = "Hey <!channel> <!here> <@U123> & <https://evil.example|click> &amp; > < "
+SETTINGS = make_settings()
+
+
+def all_mrkdwn(message: dict) -> list[str]:
+    out = [message["text"]]
+    for block in message["blocks"]:
+        if "text" in block:
+            out.append(block["text"]["text"])
+        for el in block.get("elements", []):
+            if el.get("type") == "mrkdwn":
+                out.append(el["text"])
+    return out
+
+
+def test_escape_replaces_ampersand_first():
+    assert blocks.escape_mrkdwn("a & <b> &amp;") == "a &amp; &lt;b&gt; &amp;amp;"
+
+
+def test_hostile_text_author_and_title_cannot_ping_or_link():
+    m = make_mention(text=HOSTILE, author="<!everyone>", title="<@U999> & <!here>", number=7)
+    msg = blocks.mention_message(m, SETTINGS)
+    joined = "\n".join(all_mrkdwn(msg))
+    for bad in ("<!channel>", "<!here>", "<@U123>", "<@U999>", "<!everyone>",
+                "<https://evil.example|click>"):
+        assert bad not in joined
+    assert "&lt;!channel&gt;" in joined and "&lt;@U123&gt;" in joined
+    assert "&amp;amp;" in joined  # a literal "&amp;" in the post shows as typed
+    assert "link_names" not in msg
+
+
+def test_every_angle_bracket_comes_from_our_own_markup():
+    m = make_mention(text=HOSTILE * 50, author="a<b>c", title="t>x<y")
+    for text in all_mrkdwn(blocks.mention_message(m, SETTINGS)):
+        # Strip our own constructs (<!date^..>, <https://..|..>); what remains is escaped.
+        residue = text
+        for start in ("<!date^", "<https://news.ycombinator.com"):
+            while start in residue:
+                i = residue.index(start)
+                residue = residue[:i] + residue[residue.index(">", i) + 1:]
+        assert "<" not in residue and ">" not in residue, residue
+
+
+def test_long_emoji_post_is_cut_inside_limits_with_link_to_the_rest():
+    text = (HOSTILE + "😀👍🏽🇩🇪👨‍👩‍👧 é" * 10) * 60
+    text = (text * 3)[:10_000]
+    m = make_mention(text=text, number=42)
+    msg = blocks.mention_message(m, SETTINGS)
+    assert len(msg["blocks"]) <= blocks.MAX_BLOCKS
+    assert blocks.slack_len(msg["text"]) <= blocks.MAX_TEXT
+    for block in msg["blocks"]:
+        if "text" in block:
+            assert blocks.slack_len(block["text"]["text"]) <= blocks.MAX_SECTION
+        for el in block.get("elements", []):
+            assert len(el.get("value", "")) <= blocks.MAX_BUTTON_VALUE
+    body = msg["blocks"][1]["text"]["text"]
+    assert body.endswith(f"… (<{m.url.replace('&', '&amp;')}|read the rest>)")
+    # The text must survive a JSON round trip as valid UTF-8 (no lone surrogates).
+    json.dumps(msg, ensure_ascii=False).encode("utf-8")
+    kept = body[: body.rindex("… (")]
+    assert kept.startswith("Hey &lt;!channel&gt;")
+    assert not kept.endswith("\u200d") and not kept.endswith("&")  # whole emoji, no half entity
+
+
+@pytest.mark.parametrize("tail", ["👍🏽", "🇩🇪", "👨‍👩‍👧", "é", "e\u0301", "1️⃣"])
+def test_cut_never_splits_an_emoji_or_combining_sequence(tail):
+    for room in range(1, 12):
+        text = "x" * room + tail * 5
+        cut, was_cut = blocks.escape_cut(text, room + len(tail.encode("utf-16-le")) // 2 * 2
+                                         - 1)
+        assert was_cut
+        rest = cut[room:]
+        assert rest == tail * (len(rest) // len(tail)) if rest else True, (tail, room, cut)
+
+
+def test_ampersands_count_escaped_and_entity_never_split():
+    cut, was_cut = blocks.escape_cut("&" * 100, 12)
+    assert was_cut and cut == "&amp;&amp;"
+
+
+def test_badges_routing_reason_and_short_id():
+    m = make_mention(number=42)
+    msg = blocks.mention_message(m, SETTINGS)
+    joined = "\n".join(all_mrkdwn(msg))
+    assert "*E-42*" in joined and "/claim E-42" in joined
+    assert "Complaint" in joined and "-0.62" in joined
+    assert "Routed to *billing*: matched keywords: refund, charged" in joined
+    pos = blocks.mention_message(make_mention(complaint=False, sentiment=0.7), SETTINGS)
+    assert "Positive" in "\n".join(all_mrkdwn(pos)) and "+0.70" in "\n".join(all_mrkdwn(pos))
+    neutral = blocks.mention_message(make_mention(complaint=False, sentiment=0.0), SETTINGS)
+    assert "Neutral" in "\n".join(all_mrkdwn(neutral))
+
+
+def test_links_to_every_place_seen_capped_with_more_count():
+    links = [Link("reddit", f"https://reddit.com/r/x/{i}") for i in range(12)]
+    m = make_mention(links=links)
+    line = blocks.mention_message(m, SETTINGS)["blocks"][2]["elements"][0]["text"]
+    assert f"<{m.url}|Hacker News>" in line
+    assert line.count("|Reddit>") == blocks.MAX_LINKS - 1
+    assert line.endswith(f"+{13 - blocks.MAX_LINKS} more")
+
+
+def test_link_with_pipe_or_bracket_in_url_cannot_break_out():
+    assert blocks.link("https://x.example/a|b>c", "x") == "<https://x.example/a%7Cb&gt;c|x>"
+    assert blocks.link("javascript:alert(1)", "x") == "x (javascript:alert(1))"
+
+
+def test_buttons_carry_the_mention_key_and_claim_turns_into_release():
+    m = make_mention()
+    actions = blocks.mention_message(m, SETTINGS)["blocks"][-1]
+    assert [e["action_id"] for e in actions["elements"]] == [ids.CLAIM, ids.ANSWER, ids.ESCALATE]
+    assert {e["value"] for e in actions["elements"]} == {m.key}
+    claimed = make_mention(state=State.CLAIMED, owner="U1",
+                           claimed_at=datetime(2026, 11, 23, 13, 0, tzinfo=UTC))
+    actions = blocks.mention_message(claimed, SETTINGS)["blocks"][-1]
+    assert actions["elements"][0]["action_id"] == ids.RELEASE
+
+
+def test_state_lines():
+    claimed = make_mention(state=State.CLAIMED, owner="U1",
+                           claimed_at=datetime(2026, 11, 23, 13, 0, tzinfo=UTC))
+    line = blocks.state_line(claimed)
+    assert "Claimed by <@U1> since <!date^1795438800^" in line
+    answered = make_mention(state=State.ANSWERED,
+                            answered_at=datetime(2026, 11, 23, 14, 0, tzinfo=UTC))
+    ev = Event(answered.key, "answered", datetime(2026, 11, 23, 14, 0, tzinfo=UTC), user="U2",
+               data={"text": "done", "published": True, "url": "https://bsky.app/x"})
+    line = blocks.state_line(answered, [ev])
+    assert "Answered by <@U2>" in line and "<https://bsky.app/x|published reply>" in line
+    esc = make_mention(state=State.ESCALATED, department="leadership",
+                       escalated_at=datetime(2026, 11, 23, 15, 0, tzinfo=UTC))
+    ev = Event(esc.key, "escalated", datetime(2026, 11, 23, 15, 0, tzinfo=UTC), user="U3",
+               data={"from": "support", "to": "leadership", "reason": "press", "urgency": "urgent"})
+    assert "Escalated to *leadership* (urgent) by <@U3>" in blocks.state_line(esc, [ev])
+    assert "Unclaimed" in blocks.state_line(make_mention(number=3))
+
+
+def test_thread_lines_escape_user_text():
+    at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    assert blocks.thread_line(Event("k", "claimed", at, user="U1"), "E-42") == \
+        "<@U1> claimed E-42"
+    line = blocks.thread_line(Event("k", "answered", at, user="U2",
+                                    data={"text": "<!channel> thanks & sorry"}))
+    assert line == "<@U2> answered: &lt;!channel&gt; thanks &amp; sorry"
+    line = blocks.thread_line(Event("k", "escalated", at, user="U3",
+                                    data={"to": "billing", "urgency": "urgent",
+                                          "reason": "refund <@U9>"}))
+    assert line == "<@U3> escalated to billing (urgent): refund &lt;@U9&gt;"
+    assert blocks.thread_line(Event("k", "claimed", at, user="<!here>")).startswith(
+        "&lt;!here&gt; claimed")
+    long = blocks.thread_line(Event("k", "answered", at, user="U2", data={"text": "x" * 9000}))
+    assert blocks.slack_len(long) <= blocks.MAX_TEXT
+
+
+def test_fallback_text_is_escaped_and_bounded():
+    m = make_mention(text="<!channel> " + "😀" * 5000, number=5)
+    text = blocks.mention_message(m, SETTINGS)["text"]
+    assert text.startswith("E-5 Complaint on Hacker News by user1: &lt;!channel&gt;")
+    assert blocks.slack_len(text) <= 4000

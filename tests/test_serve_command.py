@@ -1,0 +1,101 @@
+"""python -m bot serve: refuses clearly without tokens; serves HTTP mode for real."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import requests
+
+from bot.__main__ import main
+from tests.e2e.helpers import BOT_TOKEN, CHANNELS, SECRET, slash, wait_for
+
+CONFIG = f"""
+[brand]
+terms = ["Acme"]
+
+[departments.support]
+channel = "{CHANNELS['support']}"
+
+[departments.billing]
+channel = "#billing"
+
+[routing]
+default = "support"
+
+[escalation]
+channel = "{CHANNELS['leadership']}"
+
+[summary]
+channel = "{CHANNELS['daily']}"
+"""
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _config(tmp_path: Path) -> Path:
+    path = tmp_path / "earshot.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+def test_serve_without_tokens_says_what_is_missing_and_exits_2(tmp_path, monkeypatch, capsys):
+    for var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("EARSHOT_DATA", str(tmp_path / "data"))
+    assert main(["serve", "--config", str(_config(tmp_path))]) == 2
+    err = capsys.readouterr().err
+    assert "SLACK_BOT_TOKEN is not set" in err and "OAuth & Permissions" in err
+    assert "SLACK_APP_TOKEN" in err and "SLACK_SIGNING_SECRET" in err
+    assert "README" in err and "slack-manifest.yml" in err and "Traceback" not in err
+
+
+def test_serve_rejects_a_bad_port_in_words(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-x")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    monkeypatch.setenv("PORT", "http")
+    assert main(["serve", "--config", str(_config(tmp_path))]) == 2
+    assert "PORT must be a port number" in capsys.readouterr().err
+
+
+def test_serve_in_http_mode_answers_health_and_signed_commands(slack, tmp_path):
+    slack.users["U1ANN"] = {"name": "ann"}
+    env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+           "SLACK_API_URL": slack.url, "PORT": "0", "EARSHOT_DATA": str(tmp_path / "data"),
+           "PYTHONUNBUFFERED": "1"}
+    env.pop("SLACK_APP_TOKEN", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--no-scheduler", "--config",
+         str(_config(tmp_path))], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        lines: list[str] = []
+        # Keep reading stderr so the child never blocks on a full pipe.
+        threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")),
+                         daemon=True).start()
+
+        def port() -> int | None:
+            if proc.poll() is not None:
+                raise AssertionError(f"serve exited with {proc.returncode}: {lines}")
+            found = [re.search(r"serving Slack events on port (\d+)", x) for x in lines]
+            return next((int(m[1]) for m in found if m), None)
+
+        url = f"http://127.0.0.1:{wait_for(port, timeout=20, what='the port')}"
+        assert requests.get(url + "/healthz", timeout=5).text == "ok"
+        resp = slash(url, "/claim", "help", response_url=slack.response_url("help"))
+        assert resp.status_code == 200
+        reply = wait_for(lambda: slack.responses, what="reply")[0]["body"]
+        assert reply["response_type"] == "ephemeral" and "/claim E-42" in reply["text"]
+        assert slash(url, "/claim", "help", forge=True).status_code == 401
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
