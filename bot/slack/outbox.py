@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -266,7 +266,7 @@ class Outbox:
                     if next_at > now:
                         self._wait(next_at - now)
             finally:
-                self._settle_lanes(block=True)
+                self._settle_lanes(block=True, every=True)
                 self._settle_recording(block=True)  # callers see a consistent store
             return stats
 
@@ -333,13 +333,14 @@ class Outbox:
 
         self._recording[item.id] = self._recorder.submit(run)
 
-    def _settle_lanes(self, block: bool) -> bool:
-        """Forget finished lane tasks; with `block`, wait for one to finish first. True if
-        any task was running."""
+    def _settle_lanes(self, block: bool, every: bool = False) -> bool:
+        """Forget finished lane tasks; with `block`, wait for one (`every`: all) to finish
+        first. True if any task was running."""
         if not self._busy:
             return False
         if block:
-            wait_futures(list(self._busy.values()), return_when=FIRST_COMPLETED)
+            wait_futures(list(self._busy.values()),
+                         return_when=ALL_COMPLETED if every else FIRST_COMPLETED)
         for lane in [k for k, f in self._busy.items() if f.done()]:
             del self._busy[lane]
         return True

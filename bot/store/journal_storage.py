@@ -42,6 +42,26 @@ log = logging.getLogger(__name__)
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 _decode = json.loads
 
+class DocCodec:
+    """How one table's documents are held in memory. This default holds each as its
+    JSON text (compact and immutable); a table read in bulk can hold a faster form.
+    Whatever `hold` returns must be immutable: snapshots copy references."""
+
+    def hold(self, text: str, doc: dict[str, Any] | None = None) -> Any:
+        """The held form of a document, given its JSON text (and the document itself
+        when the caller has it)."""
+        return text
+
+    def text(self, held: Any) -> str:
+        return held
+
+    def doc(self, held: Any) -> dict[str, Any]:
+        """A fresh, decoded copy."""
+        return _decode(held)
+
+
+TEXT = DocCodec()
+
 SNAPSHOT = "earshot.json"
 JOURNAL = "earshot.journal"
 
@@ -81,9 +101,12 @@ class JournalStorage(Storage):
         *,
         sync_interval: float | None = 0.05,
         compact_min_bytes: int = 8 << 20,
+        codecs: Mapping[str, DocCodec] | None = None,
     ) -> None:
         """sync_interval: seconds between group-commit fsyncs (0 = fsync every write,
-        None = only on flush/close). compact_min_bytes: never compact a smaller journal."""
+        None = only on flush/close). compact_min_bytes: never compact a smaller journal.
+        codecs: how to hold the documents of some tables (default: JSON text)."""
+        self._codecs = dict(codecs or {})
         self.dir = Path(data_dir)
         self.snapshot_path = self.dir / SNAPSHOT
         self.journal_path = self.dir / JOURNAL
@@ -95,7 +118,7 @@ class JournalStorage(Storage):
         self._next_compact_at = compact_min_bytes
         self._compact_thread: threading.Thread | None = None
         self._closed = False
-        self._tables: dict[str, dict[str, str]] = {}
+        self._tables: dict[str, dict[str, Any]] = {}
         self._load()
         self._journal = Journal(self.journal_path)
         if self.sealed_path.exists():
@@ -115,20 +138,24 @@ class JournalStorage(Storage):
         with gc_paused():
             self._load_files()
 
+    def codec(self, table: str) -> DocCodec:
+        return self._codecs.get(table, TEXT)
+
     def _load_files(self) -> None:
-        texts: dict[str, dict[str, str]] = {}
+        tables: dict[str, dict[str, Any]] = {}
         self._snapshot_size = 0
         if self.snapshot_path.exists():
-            texts = _read_snapshot(self.snapshot_path)
+            tables = _read_snapshot(self.snapshot_path, self.codec)
             self._snapshot_size = self.snapshot_path.stat().st_size
 
         def apply(table: str, changes: dict[str, Any]) -> None:
-            target = texts.setdefault(table, {})
+            target = tables.setdefault(table, {})
+            codec = self.codec(table)
             for doc_id, doc in changes.items():
                 if doc is None:
                     target.pop(doc_id, None)
                 else:
-                    target[doc_id] = _encode(doc)
+                    target[doc_id] = codec.hold(_encode(doc), doc)
 
         for path in (self.sealed_path, self.journal_path):
             replay = replay_journal(path, apply)
@@ -141,13 +168,13 @@ class JournalStorage(Storage):
                 if path == self.journal_path:
                     # New lines must not be appended after the garbage.
                     os.truncate(path, replay.good_end)
-        self._tables = texts
+        self._tables = tables
 
     # --- the TinyDB Storage interface (whole-database; used by stock TinyDB calls) ------
     def read(self) -> dict[str, dict[str, Any]] | None:
         with self._lock:
             return {
-                name: {doc_id: _decode(text) for doc_id, text in table.items()}
+                name: {doc_id: self.codec(name).doc(held) for doc_id, held in table.items()}
                 for name, table in self._tables.items()
             }
 
@@ -156,13 +183,12 @@ class JournalStorage(Storage):
         # synchronous snapshot is fine and keeps the journal logic simple. It must not
         # race a background snapshot, which would then replace the newer one.
         tables = {
-            name: {str(doc_id): _encode(doc) for doc_id, doc in table.items()}
+            name: {str(doc_id): self.codec(name).hold(_encode(doc), doc)
+                   for doc_id, doc in table.items()}
             for name, table in data.items()
         }
         while True:
-            thread = self._compact_thread
-            if thread is not None:
-                thread.join()
+            self.wait_for_compaction()
             with self._lock:
                 if self._compact_thread is not None:
                     continue
@@ -178,9 +204,7 @@ class JournalStorage(Storage):
             self._stop.set()
         if self._flusher is not None:
             self._flusher.join()
-        thread = self._compact_thread
-        if thread is not None:
-            thread.join()
+        self.wait_for_compaction()
         with self._lock:
             try:
                 if self._journal.size or self.sealed_path.exists():
@@ -189,27 +213,33 @@ class JournalStorage(Storage):
                 self._journal.close()
 
     # --- the fast, per-document interface (used by JournalTable) ------------------------
-    def texts(self, table: str) -> Mapping[str, str]:
-        """The live id -> JSON text map of one table. Read it under the caller's lock
-        or copy it; never modify it (use apply)."""
+    def held(self, table: str) -> Mapping[str, Any]:
+        """The live id -> held document map of one table (see codec()). Read it under
+        the caller's lock or copy it; never modify it (use apply)."""
         return self._tables.get(table) or {}
 
-    def apply(self, table: str, changes: dict[str, str | None]) -> int:
-        """Journal then apply one atomic change (doc id -> JSON text, or None to
-        delete); returns its LSN for sync_to."""
+    def apply(self, table: str, changes: Mapping[str, Mapping[str, Any] | None]) -> int:
+        """Journal then apply one atomic change (doc id -> document, or None to
+        delete); returns its LSN for sync_to. A document that is not JSON raises
+        before anything is written."""
         if not changes:
             return self.end_lsn
-        line = encode_record(table, changes)
+        codec = self.codec(table)
+        texts = {doc_id: None if doc is None else _encode(doc)
+                 for doc_id, doc in changes.items()}
+        held = {doc_id: None if text is None else codec.hold(text, changes[doc_id])
+                for doc_id, text in texts.items()}
+        line = encode_record(table, texts)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the store is closed")
             lsn = self._journal.append(line)
             docs = self._tables.setdefault(table, {})
-            for doc_id, text in changes.items():
-                if text is None:
+            for doc_id, value in held.items():
+                if value is None:
                     docs.pop(doc_id, None)
                 else:
-                    docs[doc_id] = text
+                    docs[doc_id] = value
             if self._journal.size >= self._next_compact_at and self._compact_thread is None:
                 self._start_compaction()
         if self._sync_every_write:
@@ -226,6 +256,11 @@ class JournalStorage(Storage):
 
     def flush(self) -> None:
         self.sync_to(self.end_lsn)
+
+    def wait_for_compaction(self) -> None:
+        """Return once no background compaction is running (for tests and tools)."""
+        while (thread := self._compact_thread) is not None:
+            thread.join()
 
     @property
     def journal_size(self) -> int:
@@ -265,7 +300,7 @@ class JournalStorage(Storage):
         self._compact_thread = thread
         thread.start()
 
-    def _compact_in_background(self, frozen: dict[str, dict[str, str]]) -> None:
+    def _compact_in_background(self, frozen: dict[str, dict[str, Any]]) -> None:
         try:
             size = self._write_snapshot(frozen)
             self.sealed_path.unlink()
@@ -275,10 +310,16 @@ class JournalStorage(Storage):
                           "will be retried")
             size = None
         with self._lock:
-            if size is not None:
-                self._snapshot_size = size
-            self._next_compact_at = max(self._compact_min, self._snapshot_size)
             self._compact_thread = None
+            if size is None:
+                self._next_compact_at = max(self._compact_min, self._journal.size * 2)
+                return
+            self._snapshot_size = size
+            self._next_compact_at = max(self._compact_min, self._snapshot_size)
+            # Writes went on while the snapshot was written (its fsyncs can take a
+            # while); if they already filled the journal again, go on right away.
+            if not self._closed and self._journal.size >= self._next_compact_at:
+                self._start_compaction()
 
     def _compact_now(self) -> None:
         """Snapshot the current state and empty the journal, holding the lock."""
@@ -293,20 +334,21 @@ class JournalStorage(Storage):
             self._next_compact_at = max(self._compact_min, self._snapshot_size,
                                         self._journal.size * 2)
 
-    def _write_snapshot(self, tables: dict[str, dict[str, str]]) -> int:
+    def _write_snapshot(self, tables: dict[str, dict[str, Any]]) -> int:
         """Write `tables` as a TinyDB JSON file, atomically; returns its size.
 
-        One document per line (see _read_snapshot), the texts copied as they are."""
+        One document per line (see _read_snapshot); texts are copied as they are."""
         with open(self.tmp_path, "w", encoding="ascii") as f:
             f.write("{")
             for n, (name, docs) in enumerate(tables.items()):
                 f.write(("," if n else "") + "\n" + _encode(name) + ":{")
+                text = self.codec(name).text
                 items = list(docs.items())
                 for start in range(0, len(items), 2000):
                     chunk = items[start:start + 2000]
                     f.write(("," if start else "") + "".join(
-                        f"{',' if i else ''}\n{_encode(doc_id)}:{text}"
-                        for i, (doc_id, text) in enumerate(chunk)))
+                        f"{',' if i else ''}\n{_encode(doc_id)}:{text(held)}"
+                        for i, (doc_id, held) in enumerate(chunk)))
                 f.write("\n}")
             f.write("\n}\n")
             f.flush()
@@ -317,18 +359,19 @@ class JournalStorage(Storage):
         return size
 
 
-def _read_snapshot(path: Path) -> dict[str, dict[str, str]]:
-    """The document texts of a snapshot.
+def _read_snapshot(
+    path: Path, codec_for: Callable[[str], DocCodec]
+) -> dict[str, dict[str, Any]]:
+    """The held documents of a snapshot.
 
     Snapshots written here hold one document per line, so the file is read line by
-    line and each document's text is kept as it is: no decoding and re-encoding, and
-    never the whole file or a decoded copy of the database in memory (the store
-    decodes each document once, to index it). Any other valid TinyDB file (e.g.
-    written by stock TinyDB) is read the slow way.
+    line and each document's text goes straight to its table's codec: never the
+    whole file or a decoded copy of the database in memory. Any other valid TinyDB
+    file (e.g. written by stock TinyDB) is read the slow way.
     """
     with open(path, encoding="utf-8") as f:
         try:
-            return _read_line_snapshot(f)
+            return _read_line_snapshot(f, codec_for)
         except (ValueError, KeyError, IndexError):
             f.seek(0)
             try:
@@ -338,15 +381,18 @@ def _read_snapshot(path: Path) -> dict[str, dict[str, str]]:
                     f"cannot read the store snapshot {path}: {exc}") from exc
     if not isinstance(docs, dict) or not all(isinstance(t, dict) for t in docs.values()):
         raise StoreCorruptError(f"{path} is not a TinyDB database")
-    return {name: {str(i): _encode(doc) for i, doc in table.items()}
+    return {name: {str(i): codec_for(name).hold(_encode(doc), doc) for i, doc in table.items()}
             for name, table in docs.items()}
 
 
-def _read_line_snapshot(lines: Iterable[str]) -> dict[str, dict[str, str]]:
+def _read_line_snapshot(
+    lines: Iterable[str], codec_for: Callable[[str], DocCodec]
+) -> dict[str, dict[str, Any]]:
     """Parse the layout _write_snapshot writes:
     `{` / `"table":{` / `"id":{doc},` ... `"id":{doc}` / `}` or `},` / ... / `}`."""
-    texts: dict[str, dict[str, str]] = {}
-    table: dict[str, str] | None = None
+    tables: dict[str, dict[str, Any]] = {}
+    table: dict[str, Any] | None = None
+    hold = TEXT.hold
     lines = iter(lines)
     if next(lines, None) != "{\n":
         raise ValueError("not a line-per-document snapshot")
@@ -358,7 +404,9 @@ def _read_line_snapshot(lines: Iterable[str]) -> dict[str, dict[str, str]]:
             # `"name":{` or `,"name":{` opens a table.
             if not line.endswith(":{"):
                 raise ValueError("expected a table")
-            table = texts[_decode(line.lstrip(",")[:-2])] = {}
+            name = _decode(line.lstrip(",")[:-2])
+            table = tables[name] = {}
+            hold = codec_for(name).hold
         elif line in ("}", "},"):
             table = None
         else:
@@ -368,31 +416,32 @@ def _read_line_snapshot(lines: Iterable[str]) -> dict[str, dict[str, str]]:
             text = line[split + 1:].removesuffix(",")
             if not (text.startswith("{") and text.endswith("}")):
                 raise ValueError("not a document")
-            table[_decode(line[:split])] = text
+            table[_decode(line[:split])] = hold(text)
     else:
         raise ValueError("the snapshot ends early")
     if next(lines, None) is not None:
         raise ValueError("data after the end")
-    return texts
+    return tables
 
 
 class _DecodedView(Mapping[str, Any]):
     """A table's documents as TinyDB's read paths expect them, decoded on access."""
 
-    def __init__(self, texts: Mapping[str, str]) -> None:
-        self._texts = texts
+    def __init__(self, held: Mapping[str, Any], codec: DocCodec) -> None:
+        self._held = held
+        self._codec = codec
 
     def __getitem__(self, doc_id: str) -> Any:
-        return _decode(self._texts[doc_id])
+        return self._codec.doc(self._held[doc_id])
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self._texts))
+        return iter(list(self._held))
 
     def __len__(self) -> int:
-        return len(self._texts)
+        return len(self._held)
 
     def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._texts
+        return doc_id in self._held
 
 
 class _ChangeSet(MutableMapping[int, Any]):
@@ -401,8 +450,9 @@ class _ChangeSet(MutableMapping[int, Any]):
     read may be changed in place by TinyDB, so it counts as written unless its
     encoding comes out the same."""
 
-    def __init__(self, texts: Mapping[str, str]) -> None:
-        self._texts = texts
+    def __init__(self, held: Mapping[str, Any], codec: DocCodec) -> None:
+        self._held = held
+        self._codec = codec
         self._docs: dict[int, Any] = {}
         self._deleted: set[int] = set()
 
@@ -411,7 +461,7 @@ class _ChangeSet(MutableMapping[int, Any]):
             return self._docs[doc_id]
         if doc_id in self._deleted:
             raise KeyError(doc_id)
-        doc = _decode(self._texts[str(doc_id)])
+        doc = self._codec.doc(self._held[str(doc_id)])
         self._docs[doc_id] = doc
         return doc
 
@@ -428,11 +478,11 @@ class _ChangeSet(MutableMapping[int, Any]):
     def __contains__(self, doc_id: object) -> bool:
         if doc_id in self._docs:
             return True
-        return doc_id not in self._deleted and str(doc_id) in self._texts
+        return doc_id not in self._deleted and str(doc_id) in self._held
 
     def __iter__(self) -> Iterator[int]:
         seen = set()
-        for key in list(self._texts):
+        for key in list(self._held):
             doc_id = int(key)
             if doc_id not in self._deleted:
                 seen.add(doc_id)
@@ -444,12 +494,13 @@ class _ChangeSet(MutableMapping[int, Any]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    def changes(self) -> dict[str, str | None]:
-        out: dict[str, str | None] = {str(doc_id): None for doc_id in self._deleted}
+    def changes(self) -> dict[str, dict[str, Any] | None]:
+        out: dict[str, dict[str, Any] | None] = {str(doc_id): None for doc_id in self._deleted}
         for doc_id, doc in self._docs.items():
-            text = _encode(dict(doc))
-            if self._texts.get(str(doc_id)) != text:
-                out[str(doc_id)] = text
+            old = self._held.get(str(doc_id))
+            doc = dict(doc)
+            if old is None or self._codec.text(old) != _encode(doc):
+                out[str(doc_id)] = doc
         return out
 
 
@@ -463,16 +514,16 @@ class JournalTable(Table):
     _storage: JournalStorage
 
     def _read_table(self) -> Mapping[str, Any]:  # type: ignore[override]
-        return _DecodedView(self._storage.texts(self.name))
+        return _DecodedView(self._storage.held(self.name), self._storage.codec(self.name))
 
     def _update_table(self, updater: Callable[[dict[int, Any]], None]) -> None:
-        change = _ChangeSet(self._storage.texts(self.name))
+        change = _ChangeSet(self._storage.held(self.name), self._storage.codec(self.name))
         updater(change)  # type: ignore[arg-type]
         self._storage.apply(self.name, change.changes())
         self.clear_cache()
 
     def __len__(self) -> int:
-        return len(self._storage.texts(self.name))
+        return len(self._storage.held(self.name))
 
     # Fast paths for the store (by document id; no query objects, no Document copies).
     def next_id(self) -> int:
@@ -480,16 +531,21 @@ class JournalTable(Table):
         start above the largest stored id after a restart)."""
         return self._get_next_id()
 
+    def held(self, doc_id: int) -> Any:
+        """The held form of a document (see DocCodec), or None."""
+        return self._storage.held(self.name).get(str(doc_id))
+
     def text(self, doc_id: int) -> str | None:
-        return self._storage.texts(self.name).get(str(doc_id))
+        held = self.held(doc_id)
+        return None if held is None else self._storage.codec(self.name).text(held)
 
     def doc(self, doc_id: int) -> Any:
-        text = self.text(doc_id)
-        return None if text is None else _decode(text)
+        held = self.held(doc_id)
+        return None if held is None else self._storage.codec(self.name).doc(held)
 
     def put(self, doc_id: int, doc: Mapping[str, Any]) -> int:
         """Store (insert or replace) one document; returns the journal LSN."""
-        lsn = self._storage.apply(self.name, {str(doc_id): _encode(dict(doc))})
+        lsn = self._storage.apply(self.name, {str(doc_id): doc})
         self.clear_cache()
         return lsn
 
@@ -507,3 +563,7 @@ def open_db(data_dir: str | os.PathLike[str], **options: Any) -> EarshotDB:
 
 def decode(text: str) -> Any:
     return _decode(text)
+
+
+def encode(doc: Any) -> str:
+    return _encode(doc)

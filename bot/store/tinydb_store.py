@@ -16,7 +16,7 @@ their fsync before returning.
 
 from __future__ import annotations
 
-import copy
+import collections
 import logging
 import os
 import threading
@@ -32,9 +32,9 @@ from bot.mention import Event, Mention, utcnow
 from bot.store import lockfile
 from bot.store.base import OutboxItem, Store
 from bot.store.codec import (
+    MENTIONS,
     event_from_doc,
     event_to_doc,
-    mention_from_doc,
     mention_to_doc,
     mention_urls,
     micros,
@@ -59,10 +59,40 @@ _ACTIVE = frozenset({"pending", "sending"})
 _NO_TIME = -(1 << 62)  # sorts before any real time: outbox items without created_at
 
 
-def _remove(ids: list[int], doc_id: int) -> None:
-    i = bisect_left(ids, doc_id)
-    if i < len(ids) and ids[i] == doc_id:
-        del ids[i]
+# Fingerprint and url indexes map to the mentions' numbers, oldest first. Nearly every
+# value has one mention: it is held as a bare int, a sorted list only when shared
+# (a list per mention would cost about 20 MB at 100,000 mentions).
+_Numbers = dict[str, "int | list[int]"]
+
+
+def _index_add(index: _Numbers, name: str, number: int) -> None:
+    current = index.get(name)
+    if current is None:
+        index[name] = number
+    elif isinstance(current, int):
+        index[name] = sorted((current, number))
+    else:
+        insort(current, number)
+
+
+def _index_discard(index: _Numbers, name: str, number: int) -> None:
+    current = index.get(name)
+    if current is None:
+        return
+    if isinstance(current, int):
+        if current == number:
+            del index[name]
+        return
+    i = bisect_left(current, number)
+    if i < len(current) and current[i] == number:
+        del current[i]
+    if len(current) == 1:
+        index[name] = current[0]
+
+
+def _index_first(index: _Numbers, name: str) -> int | None:
+    current = index.get(name)
+    return current if current is None or isinstance(current, int) else current[0]
 
 
 def _shutdown(storage: JournalStorage, lock_fd: int) -> None:
@@ -90,8 +120,8 @@ class _Core:
         self._meta: JournalTable = db.table("meta")  # type: ignore[assignment]
         # Indexes: document ids (a mention's id is its number).
         self._by_key: dict[str, int] = {}
-        self._by_fingerprint: dict[str, list[int]] = {}
-        self._by_url: dict[str, list[int]] = {}
+        self._by_fingerprint: _Numbers = {}
+        self._by_url: _Numbers = {}
         self._by_time: list[tuple[int, int]] = []  # (created_at in µs, number), sorted
         self._outbox_ids: dict[str, int] = {}
         self._active: dict[str, tuple[int, int, int | None]] = {}  # id -> (created, doc, nb)
@@ -112,8 +142,9 @@ class _Core:
         # One document decoded at a time: the whole store decoded at once would take
         # about 4x the memory of the texts.
         def docs(table: JournalTable) -> Iterator[tuple[int, Any]]:
-            for doc_id, text in self._storage.texts(table.name).items():
-                yield int(doc_id), decode(text)
+            codec = self._storage.codec(table.name)
+            for doc_id, held in self._storage.held(table.name).items():
+                yield int(doc_id), codec.doc(held)
 
         for number, doc in docs(self._mentions):
             self._index_mention(number, doc, ordered=False)
@@ -133,9 +164,9 @@ class _Core:
     def _index_mention(self, number: int, doc: dict[str, Any], ordered: bool = True) -> None:
         self._by_key[doc["key"]] = number
         if doc.get("fingerprint"):
-            insort(self._by_fingerprint.setdefault(doc["fingerprint"], []), number)
+            _index_add(self._by_fingerprint, doc["fingerprint"], number)
         for url in mention_urls(doc):
-            insort(self._by_url.setdefault(url, []), number)
+            _index_add(self._by_url, url, number)
         entry = (micros(doc["created_at"]), number)
         if ordered:
             insort(self._by_time, entry)
@@ -144,15 +175,10 @@ class _Core:
 
     def _unindex_mention(self, number: int, doc: dict[str, Any]) -> None:
         fingerprint = doc.get("fingerprint")
-        if fingerprint and fingerprint in self._by_fingerprint:
-            _remove(self._by_fingerprint[fingerprint], number)
-            if not self._by_fingerprint[fingerprint]:
-                del self._by_fingerprint[fingerprint]
+        if fingerprint:
+            _index_discard(self._by_fingerprint, fingerprint, number)
         for url in mention_urls(doc):
-            if url in self._by_url:
-                _remove(self._by_url[url], number)
-                if not self._by_url[url]:
-                    del self._by_url[url]
+            _index_discard(self._by_url, url, number)
         entry = (micros(doc["created_at"]), number)
         i = bisect_left(self._by_time, entry)
         if i < len(self._by_time) and self._by_time[i] == entry:
@@ -194,42 +220,38 @@ class _Core:
             doc["number"] = number
             self._mentions.put(number, doc)
             self._index_mention(number, doc)
+            held = self._mentions.held(number)
         mention.number = number  # callers that keep their object see the number too
-        # The returned copy is built from `doc` (already stored) rather than decoded
-        # back; only `extra` still belongs to the caller's object.
-        doc["extra"] = copy.deepcopy(doc["extra"]) if doc["extra"] else {}
-        return mention_from_doc(doc)
+        return MENTIONS.mention(held)
 
-    def _mention_text(self, number: int | None) -> str | None:
-        return None if number is None else self._mentions.text(number)
+    def _held(self, number: int | None) -> Any:
+        return None if number is None else self._mentions.held(number)
 
     @staticmethod
-    def _to_mention(text: str | None) -> Mention | None:
-        return None if text is None else mention_from_doc(decode(text))
+    def _to_mention(held: Any) -> Mention | None:
+        return None if held is None else MENTIONS.mention(held)
 
     def get_mention(self, key: str) -> Mention | None:
         with self._lock:
-            text = self._mention_text(self._by_key.get(key))
-        return self._to_mention(text)
+            held = self._held(self._by_key.get(key))
+        return self._to_mention(held)
 
     def get_by_number(self, number: int) -> Mention | None:
         with self._lock:
-            text = self._mentions.text(number) if isinstance(number, int) else None
-        return self._to_mention(text)
+            held = self._mentions.held(number) if isinstance(number, int) else None
+        return self._to_mention(held)
 
     def find_by_fingerprint(self, fingerprint: str) -> Mention | None:
         """The first stored mention with this fingerprint."""
         with self._lock:
-            numbers = self._by_fingerprint.get(fingerprint) if fingerprint else None
-            text = self._mention_text(numbers[0]) if numbers else None
-        return self._to_mention(text)
+            held = self._held(_index_first(self._by_fingerprint, fingerprint))
+        return self._to_mention(held)
 
     def find_by_link(self, url: str) -> Mention | None:
         """The first stored mention whose url or one of whose links is `url`."""
         with self._lock:
-            numbers = self._by_url.get(url) if url else None
-            text = self._mention_text(numbers[0]) if numbers else None
-        return self._to_mention(text)
+            held = self._held(_index_first(self._by_url, url))
+        return self._to_mention(held)
 
     def update_mention(
         self, key: str, change: Callable[[Mention], Mention | None]
@@ -239,8 +261,8 @@ class _Core:
             number = self._by_key.get(key)
             if number is None:
                 return None
-            old = decode(self._mentions.text(number))
-            new = change(mention_from_doc(decode(self._mentions.text(number))))
+            held = self._mentions.held(number)
+            new = change(MENTIONS.mention(held))
             if new is None:
                 return None
             if new.key != key:
@@ -248,19 +270,19 @@ class _Core:
             doc = mention_to_doc(new)
             doc["number"] = number
             lsn = self._mentions.put(number, doc)
-            self._unindex_mention(number, old)
+            self._unindex_mention(number, MENTIONS.doc(held))
             self._index_mention(number, doc)
-            text = self._mentions.text(number)
+            saved = self._mentions.held(number)
         self._settle(lsn)
-        return self._to_mention(text)
+        return self._to_mention(saved)
 
     def iter_mentions(self, since: datetime | None = None) -> Iterator[Mention]:
         """Oldest first (by created_at, then number). The set is fixed when called;
         decoding happens lazily as the caller iterates, outside the lock."""
         with self._lock:
             start = bisect_left(self._by_time, (micros(since),)) if since else 0
-            texts = [self._mentions.text(number) for _, number in self._by_time[start:]]
-        return (mention_from_doc(decode(text)) for text in texts)
+            held = [self._mentions.held(number) for _, number in self._by_time[start:]]
+        return map(MENTIONS.mention, held)
 
     def count_mentions(self) -> int:
         with self._lock:
@@ -403,18 +425,40 @@ _registry: dict[str, _Opened] = {}
 _registry_lock = threading.Lock()
 
 
+# Paths of handles dropped without close(). weakref.finalize may run inside a garbage
+# collection triggered by any allocation, including one made while this thread holds
+# _registry_lock (a non-reentrant lock): taking the lock there deadlocks, so the
+# finalizer only records the path (deque.append is atomic) and the next open() or
+# close() releases it.
+_dropped: collections.deque[str] = collections.deque()
+
+
+def _release_later(path: str) -> None:
+    _dropped.append(path)
+
+
+def _release_dropped_locked() -> None:
+    while _dropped:
+        _release_locked(_dropped.popleft())
+
+
 def _release(path: str) -> None:
     with _registry_lock:
-        opened = _registry.get(path)
-        if opened is None:
-            return
-        opened.handles -= 1
-        if opened.handles > 0:
-            return
-        del _registry[path]
-        # Still under the registry lock: a concurrent open must not take the directory
-        # before this one has released the flock.
-        opened.core.close()
+        _release_dropped_locked()
+        _release_locked(path)
+
+
+def _release_locked(path: str) -> None:
+    opened = _registry.get(path)
+    if opened is None:
+        return
+    opened.handles -= 1
+    if opened.handles > 0:
+        return
+    del _registry[path]
+    # Still under the registry lock: a concurrent open must not take the directory
+    # before this one has released the flock.
+    opened.core.close()
 
 
 class TinyDBStore(Store):
@@ -426,7 +470,8 @@ class TinyDBStore(Store):
         self._closed = False
         # Released even if the caller forgets close(): a test that drops a store must
         # not leave the directory locked for the rest of the process.
-        self._finalizer = weakref.finalize(self, _release, path)
+        self._finalizer = weakref.finalize(self, _release_later, path)
+        self._path = path
 
     @classmethod
     def open(
@@ -450,12 +495,14 @@ class TinyDBStore(Store):
         path.mkdir(parents=True, exist_ok=True)
         key = os.path.realpath(path)
         with _registry_lock:
+            _release_dropped_locked()
             opened = _registry.get(key)
             if opened is None:
                 fd = lockfile.acquire(path / "earshot.lock")
                 try:
                     db = open_db(path, sync_interval=sync_interval,
-                                 compact_min_bytes=compact_min_bytes)
+                                 compact_min_bytes=compact_min_bytes,
+                                 codecs={"mentions": MENTIONS})
                     core = _Core(db, fd, durable_updates=durable_updates)
                 except BaseException:
                     lockfile.release(fd)
@@ -549,4 +596,5 @@ class TinyDBStore(Store):
             return
         self._core.flush()
         self._closed = True
-        self._finalizer()
+        self._finalizer.detach()
+        _release(self._path)

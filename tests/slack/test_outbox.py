@@ -428,3 +428,61 @@ def test_reconcile_falls_back_to_buttons_when_slack_withholds_metadata(env):
     assert stats.reconciled == 1
     assert env.store.get_mention(m.key).slack_ts == msg["ts"]
     assert len(env.slack.messages[BILLING]) == 2  # the earlier one + the other mention
+
+
+def test_lanes_in_real_time_post_once_keep_thread_order_and_pace(slack):
+    """Real clock: channels are posted to concurrently, each channel in order."""
+    slack.rate_per_second, slack.burst = 50, 3
+    store = MemoryStore()
+    channels = {f"d{i}": f"C0D{i}" for i in range(3)}
+    outbox = Outbox(store, WebClient(token="x", base_url=slack.url), make_settings(channels),
+                    rate_per_second=50, burst=3, update_rate_per_second=50)
+    keys = []
+    for n in range(30):
+        m = store.add_mention(make_mention(n, department=f"d{n % 3}"))
+        outbox.post_mention(m)
+        for i in range(3):
+            outbox.thread(m.key, f"{m.key} line {i}")
+        outbox.refresh(m.key)
+        keys.append(m.key)
+    stats = outbox.drain(max_seconds=30)
+    outbox.close()
+    assert stats.failed == 0 and not store.pending_outbox()
+    counts = slack.posts_by_metadata()
+    assert len(counts) == 30 * 4 and set(counts.values()) == {1}
+    for key in keys:
+        m = store.get_mention(key)
+        replies = [x["text"] for x in slack.messages[m.slack_channel]
+                   if x.get("thread_ts") == m.slack_ts]
+        assert replies == [f"{key} line {i}" for i in range(3)]
+    assert slack.rate_limited == 0
+
+
+def test_hostile_10k_emoji_post_is_accepted_by_slack_and_stays_harmless(env):
+    text = ("<!channel> <@U123> & <https://evil.example|click> 😀👍🏽🇩🇪 " * 400)[:10_000]
+    m = add(env, 1, text=text, author="<!here>")
+    env.outbox.post_mention(m)
+    stats = env.outbox.drain()
+    assert stats.sent == 1 and stats.failed == 0  # the stand-in enforces Slack's limits
+    [msg] = env.slack.messages[BILLING]
+    raw = str(msg["text"]) + str(msg["blocks"])
+    for bad in ("<!channel>", "<!here>", "<@U123>", "<https://evil.example|click>"):
+        assert bad not in raw
+    assert "read the rest" in raw
+
+
+def test_restart_with_thread_reply_left_sending_is_found_in_the_thread(env):
+    m = add(env, 1)
+    env.outbox.post_mention(m)
+    env.outbox.drain()
+    parent = env.store.get_mention(m.key)
+    env.outbox.thread(m.key, "claimed", item_id="reply-1")
+    env.store.update_outbox("reply-1", lambda r: _sending(r, BILLING, env.clock))
+    env.client.chat_postMessage(channel=BILLING, text="claimed", thread_ts=parent.slack_ts,
+                                metadata={"event_type": "earshot_message",
+                                          "event_payload": {"outbox_id": "reply-1"}})
+    stats = env.make().drain()
+    assert stats.reconciled == 1 and stats.sent == 0
+    assert env.slack.calls_to("conversations.replies")
+    assert env.slack.posts_by_metadata()["reply-1"] == 1
+    assert env.store.get_outbox("reply-1").status == "sent"

@@ -301,3 +301,62 @@ def test_the_fast_codec_agrees_with_mention_to_dict_and_from_dict():
     partial = {k: v for k, v in doc.items() if k not in ("extra", "owner", "links")}
     partial["unknown_future_field"] = 1
     assert mention_from_doc(dict(partial)) == Mention.from_dict(partial)
+
+
+def test_the_in_memory_form_of_a_mention_round_trips_exactly():
+    import json
+
+    from bot.store.codec import MENTIONS, mention_to_doc
+    from bot.store.journal_storage import encode
+
+    m = mention("5", links=[Link("reddit", "https://reddit.com/r/x/5")], fingerprint="f5")
+    m.extra = {"escalation": {"reminded": True}}
+    m.claimed_at = T0
+    doc = mention_to_doc(m)
+    text = encode(doc)
+    held = MENTIONS.hold(text, json.loads(text))
+    assert isinstance(held, tuple)
+    assert MENTIONS.text(held) == text  # snapshots and change detection rely on this
+    assert MENTIONS.doc(held) == json.loads(text)
+    assert MENTIONS.mention(held) == Mention.from_dict(doc)
+    first, second = MENTIONS.mention(held), MENTIONS.mention(held)
+    first.links.append(Link("x", "y"))
+    first.extra["escalation"]["reminded"] = False
+    assert second.links == [Link("reddit", "https://reddit.com/r/x/5")]
+    assert MENTIONS.mention(held).extra == {"escalation": {"reminded": True}}
+
+
+def test_a_mention_of_unusual_shape_is_still_stored_faithfully(store):
+    odd = mention("odd")
+    odd.title = ["not", "a", "string"]  # type: ignore[assignment]
+    store.add_mention(odd)
+    got = store.get_mention("hn:odd")
+    got.title.append("changed")
+    assert store.get_mention("hn:odd").title == ["not", "a", "string"]
+    assert [m.key for m in store.iter_mentions()] == ["hn:odd"]
+
+
+def test_shared_fingerprints_and_links_always_answer_the_oldest(store):
+    for native_id in "abc":
+        store.add_mention(mention(native_id, fingerprint="same",
+                                  links=[Link("reddit", "https://reddit.com/shared")]))
+
+    def refingerprint(value):
+        def change(m):
+            m.fingerprint = value
+            m.links = []
+            return m
+        return change
+
+    assert store.find_by_fingerprint("same").key == "hn:a"
+    store.update_mention("hn:a", refingerprint("other"))
+    assert store.find_by_fingerprint("same").key == "hn:b"
+    assert store.find_by_link("https://reddit.com/shared").key == "hn:b"
+    store.update_mention("hn:b", refingerprint("other"))
+    assert store.find_by_fingerprint("same").key == "hn:c"
+    assert store.find_by_fingerprint("other").key == "hn:a"
+    store.update_mention("hn:c", refingerprint("gone"))
+    assert store.find_by_fingerprint("same") is None
+    assert store.find_by_link("https://reddit.com/shared") is None
+    store.update_mention("hn:a", refingerprint("same"))
+    assert store.find_by_fingerprint("same").key == "hn:a"
