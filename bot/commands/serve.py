@@ -17,7 +17,7 @@ from bot.settings import Settings, load_settings
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 3000
-README_HINT = "see README.md, section \"Slack app\" (docs/slack-app.md)"
+README_HINT = "see README.md, section \"Slack\""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -183,6 +183,12 @@ class BlueskySource(Source):
         extra = {k: post[k] for k in ("likeCount", "repostCount", "replyCount", "quoteCount")
                  if post.get(k) is not None}
         extra["uri"] = post["uri"]
+        # Strong refs that a published reply needs (app.bsky.feed.post reply.root/parent).
+        if post.get("cid"):
+            extra["cid"] = post["cid"]
+        root = (record.get("reply") or {}).get("root") or {}
+        if root.get("uri") and root.get("cid"):
+            extra["root_uri"], extra["root_cid"] = root["uri"], root["cid"]
         if author.get("displayName"):
             extra["display_name"] = author["displayName"]
         return Mention(

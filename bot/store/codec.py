@@ -131,6 +131,9 @@ _TIME_AT = tuple(_MENTION_FIELDS.index(name) for name in _MENTION_TIMES)
 _SPECIAL = {_LINKS, _STATE, _EXTRA, *_TIME_AT}
 _SCALAR_AT = tuple(i for i in range(len(_MENTION_FIELDS)) if i not in _SPECIAL)
 _DOC_KEYS = _MENTION_FIELD_SET | {"key"}
+_SOURCE, _NATIVE_ID, _URL, _FINGERPRINT, _CREATED_AT = (
+    _MENTION_FIELDS.index(name)
+    for name in ("source", "native_id", "url", "fingerprint", "created_at"))
 _SCALARS = (str, int, float, type(None))  # bool is an int
 # Fields with few distinct values: one shared string each instead of one per mention.
 _INTERN_AT = tuple(_MENTION_FIELDS.index(name) for name in (
@@ -185,6 +188,19 @@ class MentionCodec(DocCodec):
         doc["extra"] = decode(doc["extra"]) if doc["extra"] else {}
         doc["key"] = f"{doc['source']}:{doc['native_id']}"
         return doc
+
+    def index_fields(self, held: Any) -> dict[str, Any]:
+        """What the store's indexes read (key, fingerprint, url, links, created_at),
+        without converting the rest: rebuilding the indexes on open is 100k of these."""
+        if isinstance(held, str):
+            return decode(held)
+        return {
+            "key": f"{held[_SOURCE]}:{held[_NATIVE_ID]}",
+            "fingerprint": held[_FINGERPRINT],
+            "url": held[_URL],
+            "links": [{"url": link.url} for link in held[_LINKS]],
+            "created_at": held[_CREATED_AT],
+        }
 
     def mention(self, held: Any) -> Mention:
         """A fresh Mention from a held document."""

@@ -207,8 +207,11 @@ class JournalStorage(Storage):
         self.wait_for_compaction()
         with self._lock:
             try:
-                if self._journal.size or self.sealed_path.exists():
-                    self._compact_now()  # next open reads one file, fast
+                # Fold a sizeable journal in, so the next open reads mostly one file;
+                # a short one (say a `fetch --once` that added a few mentions) is left
+                # for the next run rather than rewriting a large snapshot for it.
+                if self.sealed_path.exists() or self._journal.size * 4 > self._snapshot_size:
+                    self._compact_now()
             finally:
                 self._journal.close()
 
@@ -416,7 +419,8 @@ def _read_line_snapshot(
             text = line[split + 1:].removesuffix(",")
             if not (text.startswith("{") and text.endswith("}")):
                 raise ValueError("not a document")
-            table[_decode(line[:split])] = hold(text)
+            doc_id = line[1:split - 1]  # TinyDB's ids are digits: no decoding needed
+            table[doc_id if doc_id.isdigit() else _decode(line[:split])] = hold(text)
     else:
         raise ValueError("the snapshot ends early")
     if next(lines, None) is not None:

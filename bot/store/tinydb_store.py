@@ -146,8 +146,8 @@ class _Core:
             for doc_id, held in self._storage.held(table.name).items():
                 yield int(doc_id), codec.doc(held)
 
-        for number, doc in docs(self._mentions):
-            self._index_mention(number, doc, ordered=False)
+        for doc_id, held in self._storage.held(self._mentions.name).items():
+            self._index_mention(int(doc_id), MENTIONS.index_fields(held), ordered=False)
         self._by_time.sort()
         for doc_id, doc in docs(self._outbox):
             self._index_outbox(doc_id, doc)
@@ -422,7 +422,8 @@ class _Opened:
 # in-process by a test while the app serves) shares it instead of loading a second,
 # diverging copy of the state; the flock keeps other processes out.
 _registry: dict[str, _Opened] = {}
-_registry_lock = threading.Lock()
+# Re-entrant: a handle's finalizer can run from garbage collection inside open().
+_registry_lock = threading.RLock()
 
 
 # Paths of handles dropped without close(). weakref.finalize may run inside a garbage

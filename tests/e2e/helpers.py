@@ -216,7 +216,7 @@ def escalate_values(target: str, reason: str, urgency: str = "normal") -> dict[s
             v.URGENCY_BLOCK: {v.URGENCY_INPUT: option_value(urgency, "radio_buttons")}}
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition"
+def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition"
              ) -> Any:
     """Poll until `predicate()` is truthy (listeners finish after their ack)."""
     deadline = time.monotonic() + timeout
@@ -276,7 +276,7 @@ class EarshotHarness:
     def drain(self) -> None:
         self.outbox.drain(max_seconds=5)
 
-    def drain_until(self, predicate: Callable[[], Any], timeout: float = 5.0,
+    def drain_until(self, predicate: Callable[[], Any], timeout: float = 15.0,
                     what: str = "condition") -> Any:
         """Drain the outbox until `predicate()` holds (listeners enqueue after their ack)."""
 

@@ -68,6 +68,18 @@ def test_posts_are_normalized_with_full_links_and_language(api, source, load_fix
     assert bag.language == "en"
     assert merci.language == "fr"
     assert merci.text == "Acme Air m'a remboursé en 2 jours, bravo & merci <3"
+    # What a published reply needs to thread under the post.
+    assert bag.extra["uri"] == bag.native_id
+    assert bag.extra["cid"] == "bafyreib3lbxyzabc2k2axxxxxxxxxxxxxxxxxxxx"
+
+
+def test_reply_posts_keep_their_thread_root(api, source, load_fixture):
+    page = load_fixture("bluesky/search_page1.json")
+    root = {"uri": "at://did:plc:abc/app.bsky.feed.post/root1", "cid": "bafyroot"}
+    page["posts"][0]["record"]["reply"] = {"root": root, "parent": root}
+    api.add(SEARCH, page | {"cursor": None})
+    bag, _ = source().fetch(None).mentions
+    assert (bag.extra["root_uri"], bag.extra["root_cid"]) == (root["uri"], root["cid"])
 
 
 def test_post_without_langs_has_no_language(api, source, load_fixture):

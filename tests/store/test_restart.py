@@ -199,3 +199,22 @@ def test_a_damaged_snapshot_stops_the_open_with_a_clear_error(tmp_path):
     # The failed open let go of the directory.
     snapshot.write_text("{}")
     TinyDBStore.open(tmp_path).close()
+
+
+def test_a_short_journal_is_left_for_the_next_open_instead_of_a_rewrite(tmp_path):
+    store = TinyDBStore.open(tmp_path)
+    for i in range(200):
+        store.add_mention(mention(f"bulk{i}"))
+    store.close()  # a fresh store: everything folded into the snapshot
+    snapshot = (tmp_path / "earshot.json").stat().st_mtime_ns
+    store = TinyDBStore.open(tmp_path)
+    store.add_mention(mention("one more"))
+    store.close()
+    assert (tmp_path / "earshot.json").stat().st_mtime_ns == snapshot
+    assert (tmp_path / "earshot.journal").stat().st_size > 0
+    store = TinyDBStore.open(tmp_path)
+    try:
+        assert store.count_mentions() == 201
+        assert store.get_mention("hn:one more").number == 201
+    finally:
+        store.close()
