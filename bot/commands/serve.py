@@ -119,13 +119,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _start_scheduler(settings: Settings, store: Any, outbox: Any, services: Any) -> Any:
-    try:
-        from bot.scheduler import build_scheduler
+    from bot.scheduler import build_scheduler
 
-        scheduler = build_scheduler(settings, store, outbox, services=services)
-    except ImportError as exc:  # a part not built yet: run Slack anyway, say what is off
-        log.warning("scheduler not available (%s): Slack app only, no source polling", exc)
-        return None
+    scheduler = build_scheduler(settings, store, outbox, services=services)
     scheduler.start()
     log.info("scheduler started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
     return scheduler

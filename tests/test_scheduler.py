@@ -1,0 +1,86 @@
+"""The scheduler: one job per enabled source on its own interval, plus the Slack jobs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.scheduler import build_scheduler
+from bot.settings import load_settings
+from bot.store import open_store
+
+CONFIG = """
+[brand]
+terms = ["Acme"]
+[sources.hackernews]
+interval_minutes = 7
+[sources.lobsters]
+interval_minutes = 20
+[sources.reddit]
+enabled = false
+[departments.support]
+channel = "C1"
+[routing]
+default = "support"
+[escalation]
+channel = "C9"
+[summary]
+channel = "C8"
+time = "08:30"
+timezone = "America/New_York"
+"""
+
+NOW = datetime(2026, 3, 7, 12, 0, tzinfo=UTC)  # the day before US daylight saving starts
+
+
+class NullOutbox:
+    def post_mention(self, mention) -> None: ...
+
+    def refresh(self, key) -> None: ...
+
+    def message(self, *args, **kwargs) -> None: ...
+
+
+def jobs_of(scheduler) -> dict:
+    # Jobs added to an unstarted scheduler wait in its pending list.
+    return {job.id: job for job, *_ in scheduler._pending_jobs}
+
+
+def make(tmp_path, **kwargs):
+    path = tmp_path / "earshot.toml"
+    path.write_text(CONFIG)
+    settings = load_settings(path, env={})
+    store = open_store(tmp_path / "data")
+    scheduler = build_scheduler(settings, store, scheduler=BackgroundScheduler(timezone="UTC"),
+                                clock=lambda: NOW, **kwargs)
+    return scheduler, store
+
+
+def test_each_enabled_source_polls_on_its_own_interval(tmp_path):
+    scheduler, store = make(tmp_path)
+    jobs = jobs_of(scheduler)
+    assert set(jobs) == {"poll:hackernews", "poll:lobsters"}  # no Slack: polling only
+    assert jobs["poll:hackernews"].trigger.interval == timedelta(minutes=7)
+    assert jobs["poll:lobsters"].trigger.interval == timedelta(minutes=20)
+    assert jobs["poll:hackernews"].max_instances == 1
+    store.close()
+
+
+def test_with_slack_the_summary_spike_and_reminder_jobs_are_added(tmp_path):
+    scheduler, store = make(tmp_path, outbox=NullOutbox(), services=object())
+    jobs = jobs_of(scheduler)
+    assert {"summary:daily", "spike:check", "escalation:reminders"} <= set(jobs)
+    trigger = jobs["summary:daily"].trigger
+    first = trigger.get_next_fire_time(None, NOW)
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+    # 08:30 New York time on both sides of the daylight-saving change (13:30, then 12:30 UTC).
+    assert (first.hour, first.minute, second.hour) == (8, 30, 8)
+    assert first.astimezone(UTC).hour == 13 and second.astimezone(UTC).hour == 12
+    store.close()
+
+
+def test_poll_only_leaves_out_the_slack_jobs(tmp_path):
+    scheduler, store = make(tmp_path, outbox=NullOutbox(), poll_only=True)
+    assert set(jobs_of(scheduler)) == {"poll:hackernews", "poll:lobsters"}
+    store.close()
