@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from bot.routing import Router
 from bot.sentiment import ComplaintDetector
-from bot.settings import Settings
+from bot.settings import BrandSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +21,22 @@ class Judgment:
     reason: str  # one human-readable line, e.g. "matched keywords: refund, charged"
 
 
+def brand_words(brand: BrandSettings) -> tuple[str, ...]:
+    """The brand's own one-word names ("United", "@spirit", "#amazon"), lower-cased.
+
+    They name the company, not a feeling, so sentiment reads them as neutral. Phrases
+    ("Best Buy") and domains are left alone: their words keep their usual meaning.
+    """
+    words = {brand.name} | set(brand.terms)
+    found = {w.strip('"').lstrip("@#").lower() for w in words}
+    return tuple(sorted(w for w in found if re.fullmatch(r"[^\W_]+", w)))
+
+
 class Judge:
     """Builds the analyzers once (VADER's lexicon, the routing tables); `judge` is pure."""
 
     def __init__(self, settings: Settings) -> None:
-        self.detector = ComplaintDetector()
+        self.detector = ComplaintDetector(neutral_words=brand_words(settings.brand))
         self.router = Router(settings.departments)
 
     def judge(self, text: str) -> Judgment:

@@ -114,7 +114,7 @@ def to_text(report: Report) -> str:
         for i, t in enumerate(report.themes, 1):
             dept = f" · {t.department}" if t.department else ""
             change = f" ({_theme_change(t)})" if _theme_change(t) else ""
-            out.append(f"{i}. {t.name} — {t.count}{change}{dept}")
+            out.append(f"{i}. {t.name} — {t.count:,}{change}{dept}")
             for ex in t.examples:
                 where = f" {ex.url}" if ex.url else ""
                 label = ex.short_id or ex.key
@@ -130,7 +130,7 @@ def to_text(report: Report) -> str:
         out.append("")
         out.append("Departments:")
         for d in report.departments:
-            out.append(f"- {d.name}: {_plural(d.mentions, 'mention')}, {d.unclaimed} unclaimed, "
+            out.append(f"- {d.name}: {_plural(d.mentions, 'mention')}, {d.unclaimed:,} unclaimed, "
                        f"{_plural(d.open_escalations, 'open escalation')}")
             out.append(f"  {_dept_times(d)}")
     return "\n".join(out) + "\n"
@@ -193,7 +193,7 @@ def to_slack(report: Report) -> dict[str, Any]:
         blocks.append(_section("*Top complaints*"))
         for i, t in enumerate(report.themes[:SLACK_THEMES], 1):
             dept = f" · {escape_mrkdwn(t.department)}" if t.department else ""
-            lines = [f"*{i}. {escape_mrkdwn(t.name)}* — {t.count}{dept}"]
+            lines = [f"*{i}. {escape_mrkdwn(t.name)}* — {t.count:,}{dept}"]
             if _theme_change(t):
                 lines.append(f"_{_theme_change(t)}_")
             lines += [example_line(ex) for ex in t.examples]
@@ -211,7 +211,7 @@ def to_slack(report: Report) -> dict[str, Any]:
         for d in report.departments:
             esc = f" · {d.open_escalations} escalated" if d.open_escalations else ""
             lines.append(f"*{escape_mrkdwn(d.name)}*: {_plural(d.mentions, 'mention')} · "
-                         f"{d.unclaimed} unclaimed{esc}")
+                         f"{d.unclaimed:,} unclaimed{esc}")
             lines.append(_dept_times(d))
         blocks.append(_section("\n".join(lines)))
         blocks.append(_context("Times run from posting to the first claim / answer; "

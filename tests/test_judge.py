@@ -78,3 +78,11 @@ def test_example_configs_load_and_judge(name):
     settings = load_settings(ROOT / "config" / "examples" / f"{name}.toml", env={})
     j = Judge(settings).judge("nothing to see here")
     assert j.department == settings.default_department.name
+
+
+def test_brand_words_are_the_one_word_names():
+    from bot.judge import brand_words
+    from bot.settings import BrandSettings
+    brand = BrandSettings(name="United", terms=('"United Airlines"', "@united", "united.com",
+                                                "#UnitedAirlines", '"Best Buy"'))
+    assert brand_words(brand) == ("united", "unitedairlines")

@@ -109,3 +109,63 @@ def test_request_words_do_not_read_as_praise(detector):
     result = detector.analyze("please help, 3 hours on hold")
     assert result.complaint
     assert result.compound <= 0
+
+
+@pytest.mark.parametrize("text", [
+    "The agent hung up on me after 20 minutes",
+    "I was told to call back tomorrow and the rep said there is nothing they can do",
+    "Tried calling twice, got disconnected both times",
+    "My order was supposed to arrive on Monday",
+    "They won't let me change the delivery address",
+    "Been sitting here waiting for a gate for a full hour",
+])
+def test_general_service_failures_are_complaints(detector, text):
+    result = detector.analyze(text)
+    assert result.complaint, (text, result)
+
+
+@pytest.mark.parametrize("text", [
+    "Just got to the airport #worstairlineever",
+    "Third time this month #jetbluefail",
+    "Customer service call done #notimpressed",
+    "Checkout today #TerribleService",
+])
+def test_run_together_hashtags_are_read(detector, text):
+    # VADER sees "#worstairlineever" as one unknown word; spelled out it is "worst".
+    assert detector.analyze(text).complaint, text
+
+
+@pytest.mark.parametrize("text", [
+    "Boarding now #flying",
+    "Landed in Denver #greatservice",
+    "Picked up my order #hellothere",
+])
+def test_hashtags_without_a_negative_word_are_not_complaints(detector, text):
+    assert not detector.analyze(text).complaint, text
+
+
+@pytest.mark.parametrize("text", [
+    "Called the help line and got put through to voicemail. Awesome. #sarcasm",
+    "Thanks for nothing, really helpful",
+    "Wonderful service today (not)",
+])
+def test_marked_irony_is_a_complaint(detector, text):
+    result = detector.analyze(text)
+    assert result.complaint, (text, result)
+    assert "sarcasm" in result.cues
+
+
+def test_brand_name_in_the_lexicon_is_neutral():
+    # "United" is a positive word for VADER; as the brand's name it says nothing.
+    plain = ComplaintDetector()
+    brand = ComplaintDetector(neutral_words=["United"])
+    text = "United left us at the gate"
+    assert plain.analyze(text).compound > 0
+    assert brand.analyze(text).compound == 0
+
+
+def test_margin_matches_the_verdict(detector):
+    for text in ("still no refund", "Love the new app", "What time do you open?",
+                 "I hate this so much"):
+        result = detector.analyze(text)
+        assert result.complaint == (result.margin < -detector.threshold), (text, result)

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import sys
-import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from bot.publish.audit import audit_rows, write_csv
 from bot.settings import load_settings
 from bot.store import open_store
-from bot.store.lockfile import StoreLockedError
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +50,15 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         return _print(settings.data_dir, since)
-    except StoreLockedError:
-        # The running bot holds the store (one process per store). Read a copy instead:
-        # the journal is crash-safe, so a copy taken mid-write opens like a crashed run.
-        log.info("the store is in use; auditing a snapshot copy")
-        with tempfile.TemporaryDirectory(prefix="earshot-audit-") as tmp:
-            copy = Path(tmp) / "data"
-            shutil.copytree(settings.data_dir, copy, ignore=shutil.ignore_patterns("*.lock"))
-            return _print(copy, since)
+    except RuntimeError as exc:  # e.g. the store kept changing while it was read
+        print(f"earshot audit: cannot read the store in {settings.data_dir}: {exc}",
+              file=sys.stderr)
+        return 1
 
 
 def _print(data_dir: Path, since: datetime | None) -> int:
-    store = open_store(data_dir)
+    # Read-only: no lock, so this works while the bot runs on the same store.
+    store = open_store(data_dir, read_only=True)
     try:
         write_csv(audit_rows(store, since), sys.stdout)
     finally:

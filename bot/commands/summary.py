@@ -88,10 +88,17 @@ def _print(report: Report, args: argparse.Namespace) -> None:
 def _from_store(settings: Settings, args: argparse.Namespace, day: date | None) -> int:
     from bot import summary_jobs
     from bot.store import open_store
+    from bot.store.lockfile import StoreLockedError
 
     try:
-        store = open_store(settings.data_dir)
-    except RuntimeError as exc:  # StoreLockedError: the running bot holds the store
+        # --dry-run/--json only read: without the lock, so also while the bot runs.
+        store = open_store(settings.data_dir, read_only=not args.post)
+    except StoreLockedError as exc:  # --post writes: the running bot holds the store
+        print(f"earshot summary: --post cannot run beside the bot: {exc}\n"
+              "The running bot posts the daily summary itself; stop it to post one now. "
+              "--dry-run and --json work while it runs.", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:
         print(f"earshot summary: cannot open the store in {settings.data_dir}: {exc}",
               file=sys.stderr)
         return 1

@@ -38,6 +38,10 @@ class OutboxItem:
     result: dict[str, Any] = field(default_factory=dict)  # e.g. {"ts": ..., "channel": ...}
 
 
+class StoreReadOnlyError(RuntimeError):
+    """A write was attempted on a store opened with `open_store(..., read_only=True)`."""
+
+
 class Store(ABC):
     # --- mentions -------------------------------------------------------------
     @abstractmethod

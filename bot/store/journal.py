@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -61,35 +61,44 @@ def _parse(line: bytes) -> tuple[str, dict[str, Any]] | None:
     return rec["t"], changes
 
 
-def replay_journal(path: Path, apply: Callable[[str, dict[str, Any]], None]) -> Replay:
+def replay_journal(path: Path, apply: Callable[[str, dict[str, Any]], None],
+                   file: BinaryIO | None = None) -> Replay:
     """Feed each valid record of a journal to `apply(table, changes)`, in order, one
     line at a time (a journal can be as large as the snapshot: it is never held whole).
-    A torn or garbled tail is reported in the result, never raised."""
+    A torn or garbled tail is reported in the result, never raised. `file`: read this
+    already open file (from its current position) instead of opening `path`."""
     out = Replay()
+    if file is not None:
+        _replay(file, apply, out)
+        return out
     try:
         f = open(path, "rb")
     except FileNotFoundError:
         return out
     with f:
-        pos = 0
-        bad_since_good = 0
-        for line in f:
-            pos += len(line)
-            if not line.endswith(b"\n"):
-                # The write that carried this line never finished, so nobody was told
-                # it succeeded. Even if it parses, it is not part of the log.
-                break
-            parsed = _parse(line)
-            if parsed is None:
-                bad_since_good += 1
-                continue
-            out.corrupt_lines += bad_since_good
-            bad_since_good = 0
-            apply(*parsed)
-            out.records += 1
-            out.good_end = pos
-        out.torn_tail = pos - out.good_end
+        _replay(f, apply, out)
     return out
+
+
+def _replay(f: BinaryIO, apply: Callable[[str, dict[str, Any]], None], out: Replay) -> None:
+    pos = 0
+    bad_since_good = 0
+    for line in f:
+        pos += len(line)
+        if not line.endswith(b"\n"):
+            # The write that carried this line never finished, so nobody was told
+            # it succeeded. Even if it parses, it is not part of the log.
+            break
+        parsed = _parse(line)
+        if parsed is None:
+            bad_since_good += 1
+            continue
+        out.corrupt_lines += bad_since_good
+        bad_since_good = 0
+        apply(*parsed)
+        out.records += 1
+        out.good_end = pos
+    out.torn_tail = pos - out.good_end
 
 
 class Journal:
@@ -151,11 +160,23 @@ class Journal:
         return self.end_lsn > self._synced
 
     def truncate(self) -> None:
-        """Empty the file (its content is in a durable snapshot now); LSNs keep growing."""
+        """Empty the journal (its content is in a durable snapshot now); LSNs keep growing.
+
+        A new, empty file takes the name rather than the old one being cut in place: a
+        journal file only ever grows, so a read-only open holding the old file can tell
+        by the name pointing elsewhere that it changed (see ReadOnlyJournalStorage)."""
         with self._sync_lock:
             self.base_lsn += self.size
-            os.ftruncate(self._fd, 0)
-            os.fsync(self._fd)
+            os.unlink(self.path)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.close(self._fd)
+            self._fd = fd
+            os.fsync(fd)
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
             self.size = 0
             self._synced = self.base_lsn
 

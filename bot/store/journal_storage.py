@@ -16,6 +16,9 @@ Files in the data directory:
   earshot.json.tmp      a snapshot being written (removed on open if a crash left it)
 Loading replays old then current journal over the snapshot. Every journal line holds
 whole documents, so replaying a line the snapshot already contains is harmless.
+
+ReadOnlyJournalStorage reads the same files without the lock, while another process
+may be writing and compacting them; it never writes (see its docstring).
 """
 
 from __future__ import annotations
@@ -25,16 +28,18 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from bot.store.journal import Journal, encode_record, replay_journal
+from bot.store.base import StoreReadOnlyError
+from bot.store.journal import Journal, Replay, encode_record, replay_journal
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +111,7 @@ class JournalStorage(Storage):
         """sync_interval: seconds between group-commit fsyncs (0 = fsync every write,
         None = only on flush/close). compact_min_bytes: never compact a smaller journal.
         codecs: how to hold the documents of some tables (default: JSON text)."""
-        self._codecs = dict(codecs or {})
-        self.dir = Path(data_dir)
-        self.snapshot_path = self.dir / SNAPSHOT
-        self.journal_path = self.dir / JOURNAL
-        self.sealed_path = self.dir / (JOURNAL + ".old")
-        self.tmp_path = self.dir / (SNAPSHOT + ".tmp")
-        self._lock = threading.RLock()
+        self._init_paths(data_dir, codecs)
         self._sync_every_write = sync_interval == 0
         self._compact_min = compact_min_bytes
         self._next_compact_at = compact_min_bytes
@@ -132,6 +131,16 @@ class JournalStorage(Storage):
             )
             self._flusher.start()
 
+    def _init_paths(self, data_dir: str | os.PathLike[str],
+                    codecs: Mapping[str, DocCodec] | None) -> None:
+        self._codecs = dict(codecs or {})
+        self.dir = Path(data_dir)
+        self.snapshot_path = self.dir / SNAPSHOT
+        self.journal_path = self.dir / JOURNAL
+        self.sealed_path = self.dir / (JOURNAL + ".old")
+        self.tmp_path = self.dir / (SNAPSHOT + ".tmp")
+        self._lock = threading.RLock()
+
     # --- loading ---------------------------------------------------------------------
     def _load(self) -> None:
         self.tmp_path.unlink(missing_ok=True)  # a snapshot a crash left half-written
@@ -147,7 +156,19 @@ class JournalStorage(Storage):
         if self.snapshot_path.exists():
             tables = _read_snapshot(self.snapshot_path, self.codec)
             self._snapshot_size = self.snapshot_path.stat().st_size
+        apply = self._applier(tables)
+        for path in (self.sealed_path, self.journal_path):
+            replay = replay_journal(path, apply)
+            _report(path, replay)
+            if replay.torn_tail and path == self.journal_path:
+                # New lines must not be appended after the garbage.
+                os.truncate(path, replay.good_end)
+        self._tables = tables
 
+    def _applier(
+        self, tables: dict[str, dict[str, Any]]
+    ) -> Callable[[str, dict[str, Any]], None]:
+        """Replays journal records into `tables`."""
         def apply(table: str, changes: dict[str, Any]) -> None:
             target = tables.setdefault(table, {})
             codec = self.codec(table)
@@ -157,18 +178,7 @@ class JournalStorage(Storage):
                 else:
                     target[doc_id] = codec.hold(_encode(doc), doc)
 
-        for path in (self.sealed_path, self.journal_path):
-            replay = replay_journal(path, apply)
-            if replay.corrupt_lines:
-                log.error("%s: skipped %d corrupt line(s) between valid ones",
-                          path, replay.corrupt_lines)
-            if replay.torn_tail:
-                log.warning("%s: ignoring a torn last write (%d bytes); it was never "
-                            "acknowledged", path, replay.torn_tail)
-                if path == self.journal_path:
-                    # New lines must not be appended after the garbage.
-                    os.truncate(path, replay.good_end)
-        self._tables = tables
+        return apply
 
     # --- the TinyDB Storage interface (whole-database; used by stock TinyDB calls) ------
     def read(self) -> dict[str, dict[str, Any]] | None:
@@ -362,17 +372,128 @@ class JournalStorage(Storage):
         return size
 
 
+class ReadOnlyJournalStorage(JournalStorage):
+    """The state of a data directory as it is on disk, read without the lock, so while
+    another process (the running bot) writes and compacts it. Never writes anything:
+    no journal is opened for writing, a torn tail is not cut, nothing is compacted;
+    apply() and write() raise StoreReadOnlyError.
+
+    The writer only ever appends whole lines to a journal file, and otherwise changes
+    the files by giving a name to a new file: sealing renames the journal to `.old`
+    and creates a new one, a snapshot is `os.replace`d into place, an emptied journal
+    is a new file (Journal.truncate), the sealed journal is unlinked. So the loader
+    opens snapshot, sealed and current journal, reads them through those descriptors,
+    and then checks that each name still refers to the file it read (or is still
+    missing) and that the journal did not shrink. Held open, the files cannot be freed
+    and their inode numbers not reused, so an unchanged name means no compaction step
+    happened in between, and what was read is the snapshot plus the journals of one
+    moment: a prefix of the writer's acknowledged writes (a torn last line is a write
+    still in flight and is left out). Otherwise the load is retried.
+    """
+
+    def __init__(self, data_dir: str | os.PathLike[str], *,
+                 codecs: Mapping[str, DocCodec] | None = None, attempts: int = 30,
+                 **_writer_options: Any) -> None:
+        self._init_paths(data_dir, codecs)
+        self._compact_thread = None
+        self._closed = False
+        self._snapshot_size = 0
+        with gc_paused():
+            self._tables = self._load_consistent(attempts)
+
+    def _load_consistent(self, attempts: int) -> dict[str, dict[str, Any]]:
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(min(0.2, 0.005 * 2 ** attempt))  # let the compaction finish
+            with ExitStack() as stack:
+                files: dict[Path, IO[Any] | None] = {}
+                for path in (self.snapshot_path, self.sealed_path, self.journal_path):
+                    try:
+                        if path == self.snapshot_path:
+                            f: IO[Any] = open(path, encoding="utf-8")
+                        else:
+                            f = open(path, "rb")
+                    except FileNotFoundError:
+                        files[path] = None
+                        continue
+                    files[path] = stack.enter_context(f)
+                snapshot = files[self.snapshot_path]
+                tables = (_read_snapshot(self.snapshot_path, self.codec, snapshot)
+                          if snapshot is not None else {})
+                apply = self._applier(tables)
+                replays: dict[Path, Replay] = {}
+                for path in (self.sealed_path, self.journal_path):
+                    if (f := files[path]) is not None:
+                        replays[path] = replay_journal(path, apply, f)
+                journal = files[self.journal_path]
+                read = replays.get(self.journal_path, Replay())
+                if (all(_same_file(path, f) for path, f in files.items())
+                        and (journal is None or os.fstat(journal.fileno()).st_size
+                             >= read.good_end + read.torn_tail)):
+                    for path, replay in replays.items():
+                        # A torn tail here is normally a write in flight, not a crash.
+                        _report(path, replay, torn_level=logging.DEBUG)
+                    return tables
+            log.debug("%s changed while it was read (a compaction); reading it again",
+                      self.dir)
+        raise RuntimeError(f"the store in {self.dir} kept changing while it was read "
+                           f"({attempts} attempts); try again")
+
+    def apply(self, table: str, changes: Mapping[str, Mapping[str, Any] | None]) -> int:
+        raise StoreReadOnlyError(
+            f"the store in {self.dir} was opened read-only; it cannot be written")
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        self.apply("", {})
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+
+    @property
+    def end_lsn(self) -> int:
+        return 0
+
+    def sync_to(self, lsn: int) -> None:
+        return None
+
+    @property
+    def journal_size(self) -> int:
+        return 0
+
+
+def _same_file(path: Path, file: IO[Any] | None) -> bool:
+    """Whether `path` still names the open `file` (or, for None, still names nothing)."""
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return file is None
+    if file is None:
+        return False
+    held = os.fstat(file.fileno())
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _report(path: Path, replay: Replay, torn_level: int = logging.WARNING) -> None:
+    if replay.corrupt_lines:
+        log.error("%s: skipped %d corrupt line(s) between valid ones",
+                  path, replay.corrupt_lines)
+    if replay.torn_tail:
+        log.log(torn_level, "%s: ignoring a torn last write (%d bytes); it was never "
+                "acknowledged", path, replay.torn_tail)
+
+
 def _read_snapshot(
-    path: Path, codec_for: Callable[[str], DocCodec]
+    path: Path, codec_for: Callable[[str], DocCodec], file: IO[str] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """The held documents of a snapshot.
+    """The held documents of a snapshot (read from `file` if given, else from `path`).
 
     Snapshots written here hold one document per line, so the file is read line by
     line and each document's text goes straight to its table's codec: never the
     whole file or a decoded copy of the database in memory. Any other valid TinyDB
     file (e.g. written by stock TinyDB) is read the slow way.
     """
-    with open(path, encoding="utf-8") as f:
+    with nullcontext(file) if file is not None else open(path, encoding="utf-8") as f:
         try:
             return _read_line_snapshot(f, codec_for)
         except (ValueError, KeyError, IndexError):
@@ -560,9 +681,12 @@ class EarshotDB(TinyDB):
     table_class = JournalTable
 
 
-def open_db(data_dir: str | os.PathLike[str], **options: Any) -> EarshotDB:
-    """A TinyDB over `data_dir` (see JournalStorage for the options)."""
-    return EarshotDB(data_dir, storage=lambda path: JournalStorage(path, **options))
+def open_db(data_dir: str | os.PathLike[str], *, read_only: bool = False,
+            **options: Any) -> EarshotDB:
+    """A TinyDB over `data_dir` (see JournalStorage for the options; read_only: see
+    ReadOnlyJournalStorage)."""
+    storage = ReadOnlyJournalStorage if read_only else JournalStorage
+    return EarshotDB(data_dir, storage=lambda path: storage(path, **options))
 
 
 def decode(text: str) -> Any:

@@ -30,7 +30,7 @@ from typing import Any
 
 from bot.mention import Event, Mention, utcnow
 from bot.store import lockfile
-from bot.store.base import OutboxItem, Store
+from bot.store.base import OutboxItem, Store, StoreReadOnlyError
 from bot.store.codec import (
     MENTIONS,
     event_from_doc,
@@ -53,7 +53,7 @@ from bot.store.lockfile import StoreLockedError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["StoreLockedError", "TinyDBStore"]
+__all__ = ["StoreLockedError", "StoreReadOnlyError", "TinyDBStore"]
 
 _ACTIVE = frozenset({"pending", "sending"})
 _NO_TIME = -(1 << 62)  # sorts before any real time: outbox items without created_at
@@ -95,19 +95,23 @@ def _index_first(index: _Numbers, name: str) -> int | None:
     return current if current is None or isinstance(current, int) else current[0]
 
 
-def _shutdown(storage: JournalStorage, lock_fd: int) -> None:
+def _shutdown(storage: JournalStorage, lock_fd: int | None) -> None:
     try:
         storage.close()
     finally:
-        lockfile.release(lock_fd)
+        if lock_fd is not None:
+            lockfile.release(lock_fd)
 
 
 class _Core:
     """The open store of one data directory; shared by every TinyDBStore handle on it
-    in this process (see TinyDBStore.open)."""
+    in this process (see TinyDBStore.open), or a read-only one of its own (lock_fd None,
+    every write refused)."""
 
-    def __init__(self, db: EarshotDB, lock_fd: int, *, durable_updates: bool = True) -> None:
+    def __init__(self, db: EarshotDB, lock_fd: int | None, *, durable_updates: bool = True,
+                 read_only: bool = False) -> None:
         self._db = db
+        self.read_only = read_only
         self._storage: JournalStorage = db.storage  # type: ignore[assignment]
         self._durable = durable_updates
         self._lock = threading.RLock()
@@ -201,9 +205,14 @@ class _Core:
         else:
             self._events_time.append(entry)
 
-    def _check_open(self) -> None:
+    def _check_open(self, method: str) -> None:
+        """Called first by every write."""
         if self._closed:
             raise RuntimeError("the store is closed")
+        if self.read_only:
+            raise StoreReadOnlyError(
+                f"{method}: this store was opened read-only (open_store(..., "
+                "read_only=True)); it cannot be written")
 
     def _settle(self, lsn: int) -> None:
         if self._durable:
@@ -213,7 +222,7 @@ class _Core:
     def add_mention(self, mention: Mention) -> Mention:
         doc = mention_to_doc(mention)
         with self._lock:
-            self._check_open()
+            self._check_open("add_mention")
             if doc["key"] in self._by_key:
                 raise KeyError(f"mention {doc['key']} is already stored")
             number = self._mentions.next_id()  # a failed write skips a number, never reuses
@@ -257,7 +266,7 @@ class _Core:
         self, key: str, change: Callable[[Mention], Mention | None]
     ) -> Mention | None:
         with self._lock:
-            self._check_open()
+            self._check_open("update_mention")
             number = self._by_key.get(key)
             if number is None:
                 return None
@@ -298,7 +307,7 @@ class _Core:
     def _set_value(self, table: JournalTable, ids: dict[str, int], name: str,
                    value: Any) -> int:
         with self._lock:
-            self._check_open()
+            self._check_open(f"set_{table.name.removesuffix('s')}")
             doc_id = ids.get(name)
             if doc_id is None:
                 doc_id = table.next_id()
@@ -320,6 +329,7 @@ class _Core:
 
     def update_meta(self, key: str, change: Callable[[Any], Any]) -> Any:
         with self._lock:
+            self._check_open("update_meta")
             self._set_value(self._meta, self._meta_ids, key, change(self.get_meta(key)))
             return self.get_meta(key)
 
@@ -327,7 +337,7 @@ class _Core:
     def enqueue(self, item: OutboxItem) -> OutboxItem:
         doc = outbox_to_doc(item)
         with self._lock:
-            self._check_open()
+            self._check_open("enqueue")
             doc_id = self._outbox_ids.get(item.id)
             if doc_id is not None:
                 return outbox_from_doc(decode(self._outbox.text(doc_id)))
@@ -358,7 +368,7 @@ class _Core:
         self, item_id: str, change: Callable[[OutboxItem], OutboxItem | None]
     ) -> OutboxItem | None:
         with self._lock:
-            self._check_open()
+            self._check_open("update_outbox")
             doc_id = self._outbox_ids.get(item_id)
             if doc_id is None:
                 return None
@@ -378,7 +388,7 @@ class _Core:
     def add_event(self, event: Event) -> None:
         doc = event_to_doc(event)
         with self._lock:
-            self._check_open()
+            self._check_open("add_event")
             doc_id = self._events.next_id()
             self._events.put(doc_id, doc)
             self._index_event(doc_id, doc)
@@ -470,8 +480,10 @@ class TinyDBStore(Store):
         self._core = core
         self._closed = False
         # Released even if the caller forgets close(): a test that drops a store must
-        # not leave the directory locked for the rest of the process.
-        self._finalizer = weakref.finalize(self, _release_later, path)
+        # not leave the directory locked for the rest of the process. A read-only core
+        # is this handle's own (no lock, nothing registered): garbage collection is enough.
+        self._finalizer = (None if core.read_only
+                           else weakref.finalize(self, _release_later, path))
         self._path = path
 
     @classmethod
@@ -482,6 +494,7 @@ class TinyDBStore(Store):
         sync_interval: float | None = 0.05,
         durable_updates: bool = True,
         compact_min_bytes: int = 8 << 20,
+        read_only: bool = False,
     ) -> TinyDBStore:
         """Open (creating if needed) the store in `data_dir`.
 
@@ -491,10 +504,18 @@ class TinyDBStore(Store):
         flush()/close()); durable_updates makes claims and outbox changes wait for
         their fsync; the journal is compacted once it outgrows the snapshot (and
         compact_min_bytes).
+
+        read_only=True loads the files as they are now, without the lock (so also while
+        another process, e.g. `serve`, has the store) and without creating anything;
+        the handle has its own copy of the state (it does not follow later writes) and
+        every write raises StoreReadOnlyError. A missing directory is an empty store.
         """
         path = Path(data_dir)
-        path.mkdir(parents=True, exist_ok=True)
         key = os.path.realpath(path)
+        if read_only:
+            db = open_db(path, read_only=True, codecs={"mentions": MENTIONS})
+            return cls(_Core(db, None, read_only=True), key)
+        path.mkdir(parents=True, exist_ok=True)
         with _registry_lock:
             _release_dropped_locked()
             opened = _registry.get(key)
@@ -521,6 +542,10 @@ class TinyDBStore(Store):
     def db(self) -> EarshotDB:
         """The underlying TinyDB, for ad-hoc queries in tools (not for the bot's code)."""
         return self._live().db
+
+    @property
+    def read_only(self) -> bool:
+        return self._core.read_only
 
     def add_mention(self, mention: Mention) -> Mention:
         return self._live().add_mention(mention)
@@ -597,5 +622,8 @@ class TinyDBStore(Store):
             return
         self._core.flush()
         self._closed = True
+        if self._finalizer is None:  # read-only: nothing shared, nothing to write
+            self._core.close()
+            return
         self._finalizer.detach()
         _release(self._path)

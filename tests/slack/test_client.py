@@ -14,7 +14,6 @@ from bot.settings import SlackSettings
 from bot.slack.client import make_client
 from bot.slack.outbox import Outbox
 from tests.slack.helpers import make_settings
-from tests.slack.memstore import MemoryStore
 
 
 def settings_for(url: str) -> SlackSettings:
@@ -39,9 +38,9 @@ def test_client_retries_429_and_500_for_listeners(slack):
     assert len(slack.calls_to("auth.test")) == 4
 
 
-def test_outbox_copy_has_no_sleeping_retries_and_leaves_the_original_alone(slack):
+def test_outbox_copy_has_no_sleeping_retries_and_leaves_the_original_alone(slack, store):
     client = make_client(settings_for(slack.url))
-    outbox = Outbox(MemoryStore(), client, make_settings())
+    outbox = Outbox(store, client, make_settings())
     # Only "never reached Slack" is retried by slack_sdk; never a lost answer or a 429.
     [handler] = outbox.client.retry_handlers
     assert isinstance(handler, ConnectionErrorRetryHandler)

@@ -11,16 +11,14 @@ from slack_sdk import WebClient
 from bot.mention import State
 from bot.slack.outbox import Outbox, OutboxWorker
 from tests.slack.helpers import CHANNELS, FakeClock, make_mention, make_settings
-from tests.slack.memstore import MemoryStore
 
 BILLING, SUPPORT = CHANNELS["billing"], CHANNELS["support"]
 
 
 @pytest.fixture
-def env(slack):
+def env(slack, store):
     clock = FakeClock()
     slack.clock = clock.time  # message ts follow the test's clock
-    store = MemoryStore()
     settings = make_settings()
     client = WebClient(token="xoxb-test", base_url=slack.url, timeout=1)
 
@@ -295,8 +293,7 @@ def test_drain_respects_max_seconds(env):
     assert env.outbox.drain().sent == 6
 
 
-def test_worker_posts_in_the_background(slack):
-    store = MemoryStore()
+def test_worker_posts_in_the_background(slack, store):
     outbox = Outbox(store, WebClient(token="x", base_url=slack.url), make_settings(),
                     rate_per_second=50, burst=5)
     worker = OutboxWorker(outbox, interval=0.5).start()
@@ -430,10 +427,9 @@ def test_reconcile_falls_back_to_buttons_when_slack_withholds_metadata(env):
     assert len(env.slack.messages[BILLING]) == 2  # the earlier one + the other mention
 
 
-def test_lanes_in_real_time_post_once_keep_thread_order_and_pace(slack):
+def test_lanes_in_real_time_post_once_keep_thread_order_and_pace(slack, store):
     """Real clock: channels are posted to concurrently, each channel in order."""
     slack.rate_per_second, slack.burst = 50, 3
-    store = MemoryStore()
     channels = {f"d{i}": f"C0D{i}" for i in range(3)}
     outbox = Outbox(store, WebClient(token="x", base_url=slack.url), make_settings(channels),
                     rate_per_second=50, burst=3, update_rate_per_second=50)

@@ -10,7 +10,6 @@ from bot.summary import build_report
 from bot.summary_jobs import post_daily_summary
 from bot.summary_render import MAX_BLOCKS, MAX_SECTION, MAX_TEXT, duration, to_slack, to_text
 from tests.summary.helpers import mention, settings
-from tests.summary.memstore import MemoryStore
 
 DAY = datetime(2026, 3, 10, tzinfo=UTC)
 
@@ -100,12 +99,11 @@ def test_plain_text_lists_themes_departments_and_positive():
     assert "- baggage: 4 mentions, 4 unclaimed" in text
 
 
-def test_daily_summary_posts_once_through_the_outbox_to_slack(tmp_path, slack):
+def test_daily_summary_posts_once_through_the_outbox_to_slack(tmp_path, slack, store):
     from bot.slack.client import make_client
     from bot.slack.outbox import Outbox
 
     s = settings(tmp_path, slack_url=slack.url)
-    store = MemoryStore()
     now = DAY + timedelta(hours=9)
     for i in range(5):
         store.add_mention(mention(f"@acme my bag {i} was lost & gone", now - timedelta(hours=i)))

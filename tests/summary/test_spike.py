@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from bot.mention import Mention
+from bot.store import Store
 from bot.summary_jobs import SPIKE_META, check_spike
 from tests.summary.helpers import mention, settings
-from tests.summary.memstore import MemoryStore
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
@@ -20,20 +23,20 @@ class RecordingOutbox:
                               "item_id": item_id})
 
 
-def usual_week(store: MemoryStore) -> None:
+def usual_week(store: Store) -> None:
     """One complaint an hour for the week before the last hour."""
     for h in range(2, 24 * 7):
         store.add_mention(mention("The app is slow today", NOW - timedelta(hours=h)))
 
 
-def burst(store: MemoryStore, count: int, end: datetime, text: str) -> None:
+def burst(store: Store, count: int, end: datetime, text: str) -> None:
     for i in range(count):
         store.add_mention(mention(text, end - timedelta(minutes=2 + i)))
 
 
-def test_spike_alerts_once_naming_the_leading_theme(tmp_path):
+def test_spike_alerts_once_naming_the_leading_theme(tmp_path, store):
     s = settings(tmp_path)
-    store, outbox = MemoryStore(), RecordingOutbox()
+    outbox = RecordingOutbox()
     usual_week(store)
     burst(store, 6, NOW, "My bag is lost <!channel> & nobody answers")
     burst(store, 1, NOW, "I was on hold for an hour")
@@ -54,21 +57,21 @@ def test_spike_alerts_once_naming_the_leading_theme(tmp_path):
     assert store.get_meta(SPIKE_META)["active"] is True
 
 
-def test_below_multiple_or_minimum_no_alert(tmp_path):
+def test_below_multiple_or_minimum_no_alert(tmp_path, store, new_store):
     s = settings(tmp_path)
-    store, outbox = MemoryStore(), RecordingOutbox()
+    outbox = RecordingOutbox()
     usual_week(store)
     burst(store, 3, NOW, "My bag is lost")  # 3 <= 3 x 1/hour
     assert check_spike(s, store, outbox, NOW) is None
-    quiet = MemoryStore()  # no history: any rate is "above", but under min_count 5
+    quiet = new_store("quiet")  # no history: any rate is "above", but under min_count 5
     burst(quiet, 4, NOW, "My bag is lost")
     assert check_spike(s, quiet, outbox, NOW) is None
     assert outbox.messages == []
 
 
-def test_a_later_separate_spike_alerts_again(tmp_path):
+def test_a_later_separate_spike_alerts_again(tmp_path, store):
     s = settings(tmp_path)
-    store, outbox = MemoryStore(), RecordingOutbox()
+    outbox = RecordingOutbox()
     usual_week(store)
     burst(store, 8, NOW, "My bag is lost")
     check_spike(s, store, outbox, NOW)
@@ -81,19 +84,24 @@ def test_a_later_separate_spike_alerts_again(tmp_path):
     assert outbox.messages[0]["item_id"] != outbox.messages[1]["item_id"]
 
 
-class CountingStore(MemoryStore):
-    def __init__(self) -> None:
-        super().__init__()
+class CountingStore:
+    """Wraps a real store, recording the `since` of every iter_mentions call."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
         self.reads: list[datetime | None] = []
 
-    def iter_mentions(self, since=None):
+    def iter_mentions(self, since: datetime | None = None) -> Iterator[Mention]:
         self.reads.append(since)
-        return super().iter_mentions(since)
+        return self._store.iter_mentions(since)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
 
 
-def test_checks_read_the_last_hour_and_recount_the_week_only_hourly(tmp_path):
+def test_checks_read_the_last_hour_and_recount_the_week_only_hourly(tmp_path, store):
     s = settings(tmp_path)
-    store, outbox = CountingStore(), RecordingOutbox()
+    store, outbox = CountingStore(store), RecordingOutbox()
     usual_week(store)
     for minutes in (0, 5, 10, 55, 65):
         check_spike(s, store, outbox, NOW + timedelta(minutes=minutes))
