@@ -3,6 +3,9 @@
     .venv/bin/python bench/ingest.py                 # 100,000 mentions; naive on 2,000
     .venv/bin/python bench/ingest.py --count 20000 --naive-count 500
 
+Also times the Slack side's indexed queries (open_mentions, claimed_by, ...) against
+the same answers from a scan of every mention (Store's default implementations).
+
 Prints figures; asserts nothing. Each store is written one mention at a time, the way
 the pipeline stores them. The naive run (stock JSONStorage, `table.insert` per
 mention, `table.search(where("key") == k)` per lookup) rewrites the whole file on
@@ -29,6 +32,9 @@ sys.path.insert(0, str(ROOT))
 from tinydb import TinyDB, where  # noqa: E402
 
 from bot.mention import Link, Mention, State  # noqa: E402
+from bot.slack import views  # noqa: E402
+from bot.slack.listeners.home import gather_home_from_store  # noqa: E402
+from bot.store.base import Store  # noqa: E402
 from bot.store.tinydb_store import TinyDBStore  # noqa: E402
 
 T0 = datetime(2026, 8, 1, tzinfo=UTC)
@@ -48,6 +54,7 @@ def make_mention(i: int, total: int, rng: random.Random) -> Mention:
         fingerprint=f"{i * 2654435761 % 2**64:016x}", sentiment=rng.uniform(-1, 1),
         complaint=rng.random() < 0.4, department=rng.choice(["support", "billing", "eng"]),
         reason="keyword", fetched_at=created + timedelta(minutes=3),
+        slack_channel="C" + "0123456789"[i % 3] * 8, slack_ts=f"{1_700_000_000 + i}.000100",
     )
 
 
@@ -108,6 +115,7 @@ def bench_journal(count: int, lookups: int, rng: random.Random, root: Path) -> N
     print(f"  iter_mentions(last day):  {recent:,} mentions in {day * 1e3:.0f} ms")
     print(f"  iter_mentions() full:     {everything:,} mentions in {full * 1e3:.0f} ms "
           f"({full / everything * 1e6:.1f} us each, decoding included)")
+    bench_slack_queries(store, mentions, rng)
     store.flush()
     print(f"  on disk before close: {size_of(data)}")
     t = time.perf_counter()
@@ -118,6 +126,76 @@ def bench_journal(count: int, lookups: int, rng: random.Random, root: Path) -> N
     child = subprocess.run([sys.executable, "-c", REOPEN, str(data)], capture_output=True,
                            text=True, check=True, cwd=ROOT)
     print(child.stdout, end="")
+
+
+def best_of(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def bench_slack_queries(store: TinyDBStore, mentions: list[Mention], rng: random.Random) -> None:
+    """The Slack side's indexed queries against the same answer from a scan of every
+    mention (Store's default implementations: what /claim, permalinks, App Home and the
+    escalation reminders did before)."""
+    for m in rng.sample(mentions, 50):  # a few unclaimed escalations, for the reminders
+        store.update_mention(m.key, lambda m: replace(
+            m, state=State.ESCALATED, department="leadership", owner=None,
+            escalated_at=m.created_at + timedelta(hours=1)))
+    posted = rng.choice(mentions[len(mentions) // 2:])
+    today = mentions[-1].created_at - timedelta(days=1)
+    departments = ["support", "billing", "eng", "marketing", "leadership"]
+    queries = [
+        ("open_mentions('leadership', limit=1)  /claim, sparse queue",
+         lambda s: s.open_mentions("leadership", limit=1)),
+        ("open_mentions('marketing', limit=1)   /claim, empty queue",
+         lambda s: s.open_mentions("marketing", limit=1)),
+        ("find_by_slack_message(channel, ts)    permalink",
+         lambda s: s.find_by_slack_message(posted.slack_channel, posted.slack_ts)),
+        ("open_mentions(state=ESCALATED)        reminders, every minute",
+         lambda s: s.open_mentions(state=State.ESCALATED)),
+        ("claimed_by(user)                      Home: mine",
+         lambda s: s.claimed_by("U1")),
+        ("count_open_by_department()            Home: waiting",
+         lambda s: s.count_open_by_department()),
+        ("open_mentions(dept, limit=5)          Home: one queue",
+         lambda s: s.open_mentions("support", limit=5)),
+        ("arrived_since(last day)               Home: today's counts",
+         lambda s: s.arrived_since(today)),
+    ]
+    print("  Slack-side queries: indexed vs a scan of every mention (Store's defaults)")
+    for name, query in queries:
+        fast = best_of(lambda q=query: q(store), 20)
+        slow = best_of(lambda q=query: q(_Scan(store)), 3)
+        found = query(store)
+        size = len(found) if isinstance(found, list | dict) else int(found is not None)
+        call, use = (part.strip() for part in name.split("  ", 1))
+        print(f"    {call:<38} {use:<24} {fast * 1e3:7.3f} ms  (scan {slow * 1e3:4.0f} ms)"
+              f"  {size:,} found")
+    fast = best_of(lambda: gather_home_from_store(store, "U1", departments, today), 20)
+    slow = best_of(lambda: views.gather_home(store.iter_mentions(), store.events(since=today),
+                                             "U1", departments, today), 3)
+    print(f"    {'App Home for one user (all of the above)':<63} {fast * 1e3:7.3f} ms  "
+          f"(scan {slow * 1e3:4.0f} ms)")
+
+
+class _Scan(Store):
+    """A store with only the abstract methods (of the wrapped one): the queries run as
+    Store's default implementations, scans of iter_mentions."""
+
+    def __init__(self, inner: Store) -> None:
+        self._inner = inner
+
+    def __getattribute__(self, name: str):
+        if name in Store.__abstractmethods__:
+            return getattr(object.__getattribute__(self, "_inner"), name)
+        return object.__getattribute__(self, name)
+
+
+_Scan.__abstractmethods__ = frozenset()
 
 
 REOPEN = """

@@ -57,8 +57,10 @@ class SourcePoller:
     def name(self) -> str:
         return self.source.name
 
-    def poll(self, *, force: bool = False) -> PollOutcome:
-        """One poll. With force, ignore any backoff (used by `fetch --once`)."""
+    def poll(self, *, force: bool = False, report: bool = True) -> PollOutcome:
+        """One poll. With force, ignore any backoff (used by `fetch --once`). With
+        report=False the caller reports a failure itself (`fetch --once` prints one line
+        per source), so it is logged at debug level only."""
         now = self.clock()
         if not force and self.retry_at is not None and now < self.retry_at:
             return PollOutcome(self.name, ok=False, skipped=True, retry_at=self.retry_at)
@@ -68,9 +70,10 @@ class SourcePoller:
             result = self.pipeline.process(fetched.mentions)
             self.store.set_cursor(self.name, fetched.cursor)
         except RateLimited as exc:
-            return self._failed(now, exc, wait=timedelta(seconds=max(exc.retry_after, 1)))
+            return self._failed(now, exc, wait=timedelta(seconds=max(exc.retry_after, 1)),
+                                logged=not report)
         except SourceError as exc:
-            return self._failed(now, exc)
+            return self._failed(now, exc, logged=not report)
         except Exception as exc:  # a bug in one source must not stop the others
             log.exception("source %s: unexpected error", self.name)
             return self._failed(now, exc, logged=True)

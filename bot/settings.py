@@ -7,6 +7,7 @@ what was expected; the command line prints it on one line and exits 2.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
@@ -15,6 +16,11 @@ from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# Minutes a schedule may be set to: a year. Larger values overflow the scheduler's dates.
+MAX_MINUTES = 366 * 24 * 60
+# The escalation target that is not a department (bot.slack.services.LEADERSHIP).
+LEADERSHIP = "leadership"
 
 DEFAULT_CONFIG = "config/earshot.toml"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -206,7 +212,8 @@ def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Sett
     escalation = EscalationSettings(
         channel=v.string(esc_raw, "escalation.channel", required=True),
         lead=v.string(esc_raw, "escalation.lead", default=None),
-        reminder_minutes=v.positive_int(esc_raw, "escalation.reminder_minutes", default=60),
+        reminder_minutes=v.positive_int(esc_raw, "escalation.reminder_minutes", default=60,
+                                        maximum=MAX_MINUTES),
     )
 
     sum_raw = v.table(raw, "summary", required=True)
@@ -248,6 +255,9 @@ def _parse_departments(v: _Validator, raw: dict[str, Any]) -> dict[str, Departme
     out: dict[str, DepartmentSettings] = {}
     for name, dep in table.items():
         key = f"departments.{name}"
+        if name.strip().lower() == LEADERSHIP:
+            raise ConfigError(v.path, key, f"the name {_show(name)} is reserved for the "
+                                           "[escalation] target; name the department otherwise")
         if not isinstance(dep, dict):
             raise ConfigError(v.path, key, "expected a table [departments.<name>]")
         v.only(dep, key, {"channel", "keywords", "examples", "lead"})
@@ -325,7 +335,8 @@ def _parse_sources(v: _Validator, raw: dict[str, Any], env: dict[str, str]
         out[name] = SourceSettings(
             name=name, enabled=enabled, base_url=base_url,
             interval_minutes=v.positive_int(src, f"{key}.interval_minutes",
-                                            default=spec.interval_minutes),
+                                            default=spec.interval_minutes,
+                                            maximum=MAX_MINUTES),
             options=options, credentials=credentials, env_names=env_names,
         )
     return out
@@ -401,15 +412,20 @@ class _Validator:
             raise ConfigError(self.path, key, f"expected true or false, got {_show(value)}")
         return value
 
-    def positive_int(self, table: dict[str, Any], key: str, default: int) -> int:
+    def positive_int(self, table: dict[str, Any], key: str, default: int,
+                     maximum: int | None = None) -> int:
         value = table.get(self._leaf(table, key), default)
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ConfigError(self.path, key, f"expected a positive integer, got {_show(value)}")
+        if maximum is not None and value > maximum:
+            raise ConfigError(self.path, key, f"expected a positive integer at most "
+                                              f"{maximum:,}, got {_show(value)}")
         return value
 
     def positive_float(self, table: dict[str, Any], key: str, default: float) -> float:
         value = table.get(self._leaf(table, key), default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                math.isfinite(value) and value > 0):  # nan and inf pass a bare "> 0"
             raise ConfigError(self.path, key, f"expected a positive number, got {_show(value)}")
         return float(value)
 

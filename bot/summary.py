@@ -153,7 +153,11 @@ def build_report(
     presence) of department lines; others found in the data follow.
     """
     week_start = start - timedelta(days=WEEK)
-    yesterday_start = start - timedelta(days=1)
+    # "Yesterday" is the previous local day: 23 or 25 hours long across a DST change.
+    tz = ZoneInfo(timezone)
+    local = start.astimezone(tz)
+    yesterday_start = datetime.combine(local.date() - timedelta(days=1), local.time(),
+                                       tz).astimezone(start.tzinfo)
     day: list[Mention] = []
     earlier: list[tuple[Mention, bool]] = []  # (complaint, is it from the day before)
     open_escalations: Counter[str] = Counter()

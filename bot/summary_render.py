@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict
 from typing import Any
+from urllib.parse import quote
 
 from bot.slack.blocks import SOURCE_LABELS, escape_mrkdwn, slack_len
 from bot.summary import DepartmentLine, Example, Report, ThemeLine
@@ -46,9 +47,19 @@ def signed(value: float) -> str:
     return f"+{value:.1f}" if value > 0 else f"−{-value:.1f}"
 
 
+# C0/C1 control characters (ESC starts terminal escape sequences): a post must not be
+# able to rewrite the terminal that prints the text summary.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` without control characters (line breaks and tabs are kept)."""
+    return _CONTROL.sub("", text)
+
+
 def excerpt(text: str, limit: int = EXCERPT) -> str:
     """One line of at most `limit` characters, cut at a word where possible."""
-    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+", " ", printable(text)).strip()
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
@@ -61,7 +72,9 @@ def _safe_url(url: str) -> str | None:
     """A URL usable inside <url|label>: http(s) only, no characters that end the link."""
     if not re.match(r"^https?://", url or ""):
         return None
-    return url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
+    url = url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+    # Any whitespace (a line break too, not only spaces) would end the link early.
+    return re.sub(r"\s", lambda m: quote(m.group()), url)
 
 
 def mrkdwn_link(url: str, label: str) -> str:
@@ -133,7 +146,7 @@ def to_text(report: Report) -> str:
             out.append(f"- {d.name}: {_plural(d.mentions, 'mention')}, {d.unclaimed:,} unclaimed, "
                        f"{_plural(d.open_escalations, 'open escalation')}")
             out.append(f"  {_dept_times(d)}")
-    return "\n".join(out) + "\n"
+    return printable("\n".join(out)) + "\n"
 
 
 # --- Slack ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from bot.mention import Event, Mention, State
 from bot.slack import blocks, ids
 from bot.slack.services import LEADERSHIP, Services
 from bot.store.base import Store
+from bot.store.base import is_open as is_open  # what "open" means lives with the store queries
 
 log = logging.getLogger(__name__)
 
@@ -59,26 +60,18 @@ def find_mention(store: Store, ref: str) -> Mention | None:
         return store.get_by_number(int(match[1]))
     match = _PERMALINK.search(ref)
     if match:
-        channel, ts = match[1], f"{match[2]}.{match[3]}"
-        for mention in store.iter_mentions():
-            if (mention.slack_channel == channel and mention.slack_ts == ts) or (
-                    mention.extra.get("permalink") == ref):
-                return mention
-        return None
+        # The outbox saves a message's permalink together with its channel and ts, so the
+        # message a permalink names is the mention's.
+        return store.find_by_slack_message(match[1], f"{match[2]}.{match[3]}")
     if ref.startswith(("http://", "https://")):
         return store.find_by_link(ref)
     return store.get_mention(ref)
 
 
-def is_open(mention: Mention) -> bool:
-    """Waiting for someone to take it: new, or escalated and not yet claimed."""
-    return mention.owner is None and mention.state in (State.NEW, State.ESCALATED)
-
-
 def oldest_unclaimed(store: Store, department: str) -> Mention | None:
-    """The oldest open mention of a department (the head of its queue)."""
-    return next((m for m in store.iter_mentions()
-                 if m.department == department and is_open(m)), None)
+    """The oldest open mention (`is_open`) of a department (the head of its queue)."""
+    head = store.open_mentions(department, limit=1)
+    return head[0] if head else None
 
 
 def label(mention: Mention) -> str:
@@ -282,7 +275,7 @@ def remind_stale_escalations(services: Services, now: datetime | None = None) ->
     now = now or services.clock()
     wait = timedelta(minutes=services.settings.escalation.reminder_minutes)
     sent = 0
-    for mention in services.store.iter_mentions():
+    for mention in services.store.open_mentions(state=State.ESCALATED):
         esc = mention.extra.get("escalation") or {}
         if (mention.state is not State.ESCALATED or mention.owner or not mention.escalated_at
                 or esc.get("reminded") or mention.escalated_at + wait > now):

@@ -140,3 +140,63 @@ def test_replay_and_fetch_agree_on_judgment(hn, tmp_path):
         capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["department"] == "engineering"
+
+
+def test_fetch_without_slack_queues_the_new_mentions_for_serve(hn, tmp_path):
+    """Without SLACK_BOT_TOKEN `fetch --once` says the new mentions are queued: they must
+    really be in the outbox, or `serve` later sees them as stored and never posts them."""
+    from bot.store import open_store
+
+    config = write_config(tmp_path, hn.url)
+    data = tmp_path / "data"
+    proc = fetch(config, data=data)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 new" in proc.stderr
+    store = open_store(str(data), read_only=True)
+    try:
+        keys = {m.key for m in store.iter_mentions()}
+        queued = {i.mention_key for i in store.pending_outbox() if i.kind == "mention"}
+    finally:
+        store.close()
+    assert len(keys) == 2
+    assert queued == keys
+
+
+def test_unreachable_source_is_one_short_line_without_traceback(tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = write_config(tmp_path, f"http://127.0.0.1:{port}")
+    proc = fetch(config, "--dry-run", data=tmp_path / "data")
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr  # not a log warning and then the same again
+    assert lines[0].startswith("hackernews: failed: cannot reach") and "refused" in lines[0]
+    assert "hackernews: failed: hackernews:" not in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_dry_run_output_carries_no_terminal_escapes_from_posts():
+    import io
+    from datetime import UTC, datetime
+
+    from bot.commands.fetch import print_mentions
+    from bot.mention import Mention
+
+    m = Mention(source="hackernews", native_id="1", url="https://x.example/\x1b]0;pwn\x07",
+                text="Acme \x1b[2J\x1b[31mred\x9b1m", author="eve\x1b[8m\nnext",
+                created_at=datetime(2026, 11, 23, tzinfo=UTC))
+    out = io.StringIO()
+    print_mentions([m], out)
+    text = out.getvalue()
+    assert "\x1b" not in text and "\x9b" not in text and "\x07" not in text
+    assert "Acme [2J[31mred1m" in text and "@eve[8m next:" in text
+    assert len(text.splitlines()) == 4
+
+
+def test_text_summary_carries_no_terminal_escapes_from_posts():
+    from bot.summary_render import excerpt, printable
+
+    assert excerpt("bag \x1b[2J lost\x00") == "bag [2J lost"
+    assert printable("a\x1b[31m\tb\nc\x7f") == "a[31m\tb\nc"

@@ -135,3 +135,30 @@ def test_missing_file_argument_is_usage_error(tmp_path):
     proc = run_replay(tmp_path)
     assert proc.returncode == 2
     assert "FILE" in proc.stderr or "file" in proc.stderr
+
+
+def run_command(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    config = tmp_path / "earshot.toml"
+    if not config.exists():
+        config.write_text(CONFIG)
+    env = {"PATH": "/usr/bin:/bin", "EARSHOT_DATA": str(tmp_path / "data")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args, "--config", str(config)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("command", [["replay"], ["summary", "--dry-run", "--from"]])
+@pytest.mark.parametrize("kind", ["binary", "directory", "huge field"])
+def test_unreadable_export_is_one_line_error_for_replay_and_summary(tmp_path, command, kind):
+    path = tmp_path / "posts.csv"
+    if kind == "binary":
+        path.write_bytes(b"id,text\n1,\xff\xfe\xfa broken\n")
+    elif kind == "directory":
+        path.mkdir()
+    else:  # past csv's field size limit (128 KiB)
+        path.write_text("id,text\n1,\"" + "x" * 200_000 + "\"\n", encoding="utf-8")
+    proc = run_command(tmp_path, *command, str(path))
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0], proc.stderr

@@ -112,3 +112,40 @@ def test_check_config_prints_what_would_run(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "hackernews" in proc.stdout and "config OK" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "expected"),
+    [
+        # Huge numbers used to pass and then crash serve/fetch with an OverflowError.
+        (lambda t: t + '\n[sources.hackernews]\ninterval_minutes = 99999999999999\n',
+         "sources.hackernews.interval_minutes", "at most"),
+        (lambda t: t.replace('channel = "C9"', 'channel = "C9"\nreminder_minutes = 10000000000000'),
+         "escalation.reminder_minutes", "at most"),
+        # nan passes "> 0" checks and then makes every hour a spike.
+        (lambda t: t.replace('channel = "C8"', 'channel = "C8"\nspike_multiple = nan'),
+         "summary.spike_multiple", "positive number"),
+        # "leadership" is the escalation target: a department of that name is unreachable.
+        (lambda t: t.replace("[departments.billing]", "[departments.Leadership]"),
+         "departments.Leadership", "reserved"),
+    ],
+)
+def test_config_values_that_would_crash_or_mislead_later_are_refused(tmp_path, edit, key,
+                                                                       expected):
+    path = write(tmp_path, edit(MINIMAL))
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    message = str(info.value)
+    assert message.startswith(f"{path}: {key}: "), message
+    assert expected in message
+
+
+def test_fetch_with_a_huge_interval_is_a_config_error_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    path = write(tmp_path, MINIMAL + '\n[sources.hackernews]\ninterval_minutes = 99999999999999\n')
+    proc = subprocess.run([sys.executable, "-m", "bot", "fetch", "--once", "--dry-run",
+                           "--config", str(path)], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr

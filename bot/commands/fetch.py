@@ -58,10 +58,15 @@ def _run_once(settings: Settings, data_dir: str, only: list[str] | None, *,
               dry_run: bool) -> int:
     store = open_store(data_dir)
     outbox = None if dry_run else _outbox_or_none(settings, store)
+    # Without Slack the mentions are still queued (by an outbox that never sends), so
+    # `serve` posts them later; a mention stored without its outbox row is never posted.
+    queue = None if dry_run else (outbox or _queue_only(settings, store))
     try:
-        pollers = [p for p in build_pollers(settings, store, outbox)
+        if outbox is not None:
+            outbox.queue_unposted()
+        pollers = [p for p in build_pollers(settings, store, queue)
                    if not only or p.name in only]
-        outcomes = [p.poll(force=True) for p in pollers]
+        outcomes = [p.poll(force=True, report=False) for p in pollers]
         if dry_run:
             for outcome in outcomes:
                 if outcome.result:
@@ -74,6 +79,8 @@ def _run_once(settings: Settings, data_dir: str, only: list[str] | None, *,
             print("slack: not configured (SLACK_BOT_TOKEN unset); new mentions are queued "
                   "and will be posted when `python -m bot serve` runs", file=sys.stderr)
     finally:
+        if queue is not None:
+            queue.close()
         store.close()
     return 0 if any(o.ok for o in outcomes) else 1
 
@@ -87,10 +94,11 @@ def _run_forever(settings: Settings) -> int:
     if outbox is not None:
         from bot.slack.outbox import OutboxWorker
 
+        outbox.queue_unposted()
         worker = OutboxWorker(outbox)
         worker.start()
-    scheduler = build_scheduler(settings, store, outbox, poll_only=True,
-                                scheduler=BlockingScheduler(timezone="UTC"))
+    scheduler = build_scheduler(settings, store, outbox or _queue_only(settings, store),
+                                poll_only=True, scheduler=BlockingScheduler(timezone="UTC"))
     log.info("polling %d source(s); Ctrl-C to stop", len(settings.enabled_sources()))
     try:
         scheduler.start()
@@ -112,18 +120,28 @@ def _outbox_or_none(settings: Settings, store):  # type: ignore[no-untyped-def]
     return Outbox(store, make_client(settings.slack), settings)
 
 
+def _queue_only(settings: Settings, store):  # type: ignore[no-untyped-def]
+    """An outbox with no Slack client, only to queue posts; it is never drained."""
+    from bot.slack.outbox import Outbox
+
+    return Outbox(store, None, settings, lanes=1)  # type: ignore[arg-type]
+
+
 def print_mentions(mentions: Iterable[Mention], out: TextIO) -> None:
+    from bot.summary_render import printable  # posts must not send terminal escapes
+
     for m in mentions:
         flag = "complaint" if m.complaint else "no complaint"
-        snippet = " ".join(m.text.split())
+        snippet = " ".join(printable(m.text).split())
         if len(snippet) > 160:
             snippet = snippet[:157] + "..."
-        print(f"{m.short_id or m.key}  -> {m.department}  [{flag}, sentiment {m.sentiment:+.2f}]",
-              file=out)
-        print(f"    {m.source} @{m.author}: {snippet}", file=out)
-        print(f"    why: {m.reason}", file=out)
-        for link in m.all_links():
-            print(f"    {link.source}: {link.url}", file=out)
+        lines = [f"{m.short_id or m.key}  -> {m.department}  [{flag}, sentiment "
+                 f"{m.sentiment:+.2f}]",
+                 f"    {m.source} @{' '.join(m.author.split())}: {snippet}",
+                 f"    why: {m.reason}",
+                 *(f"    {link.source}: {link.url}" for link in m.all_links())]
+        for line in lines:
+            print(printable(line), file=out)
 
 
 def print_summary(outcomes: list[PollOutcome], out: TextIO) -> None:
@@ -134,5 +152,8 @@ def print_summary(outcomes: list[PollOutcome], out: TextIO) -> None:
                   f"into earlier mentions, {r.seen} already seen, {len(r.dropped)} dropped",
                   file=out)
         else:
-            print(f"{o.source}: failed: {o.error} (cursor kept; will retry)", file=out)
+            error = o.error or "unknown error"
+            if error.startswith(f"{o.source}: "):  # source errors name their source
+                error = error[len(o.source) + 2:]
+            print(f"{o.source}: failed: {error} (cursor kept; will retry)", file=out)
 

@@ -71,5 +71,10 @@ def run(args: argparse.Namespace) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a directory named like a file, no permission...
+        sys.stdout.flush()
+        print(f"earshot: replay: {args.file}: cannot be read ({exc.strerror or exc})",
+              file=sys.stderr)
+        return 2
     log.debug("replayed %d posts", count)
     return 0

@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         store.close()
         return 1
 
+    outbox.queue_unposted()  # stored before a crash but never queued: post them now
     worker = OutboxWorker(outbox).start()
     scheduler = None if args.no_scheduler else _start_scheduler(settings, store, outbox,
                                                                   services)

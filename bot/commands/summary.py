@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import html
 import json
 import logging
@@ -69,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
             report = report_from_export(settings, Path(args.source_file), day)
         except ExportError as exc:
             return _fail(str(exc))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            return _fail(f"{args.source_file}: cannot be read as UTF-8 CSV/JSONL ({exc})")
+        except OSError as exc:  # a directory named like a file, no permission...
+            return _fail(f"{args.source_file}: cannot be read ({exc.strerror or exc})")
     else:
         if args.post and not settings.slack.bot_token:
             return _fail("SLACK_BOT_TOKEN is not set: cannot post (try --dry-run)")

@@ -38,7 +38,8 @@ SOURCE_LABELS = {
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
-_HTTP_URL = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
+# fullmatch only: `$` would also accept a URL ending in a line break, which ends the link.
+_HTTP_URL = re.compile(r"https?://\S+", re.IGNORECASE)
 
 
 # --- escaping and cutting ------------------------------------------------------------
@@ -130,8 +131,12 @@ def truncate(mrkdwn: str, limit: int, suffix: str = "…") -> str:
 def link(url: str, label: str) -> str:
     """A mrkdwn link `<url|label>` with the label escaped; a URL that is not plain
     http(s) is shown as escaped text instead (it could otherwise break out of <...>)."""
-    label = escape_mrkdwn(label)
-    if not _HTTP_URL.match(url or ""):
+    return _link_escaped(url, escape_mrkdwn(label))
+
+
+def _link_escaped(url: str, label: str) -> str:
+    """link() with a label that is already escaped mrkdwn."""
+    if not _HTTP_URL.fullmatch(url or ""):
         return f"{label} ({escape_mrkdwn(url)})" if url else label
     safe = escape_mrkdwn(url).replace("|", "%7C")
     return f"<{safe}|{label}>"
@@ -225,7 +230,9 @@ def clip(text: str, limit: int) -> str:
 
 
 def _short_url(url: str) -> str:
-    return url if len(url) <= 1_500 else ""  # a monster URL is dropped, not cut into a bad link
+    """The URL, or "" for a monster one (dropped, not cut into a bad link). Measured
+    escaped: a URL of ampersands is five times longer in the message than it looks."""
+    return url if slack_len(escape_mrkdwn(url)) <= 1_500 else ""
 
 
 def _links_line(mention: Mention) -> str:
@@ -251,15 +258,19 @@ def _header_line(mention: Mention) -> str:
         parts.append(escape_mrkdwn(clip(mention.author, 200)))
     if mention.created_at:
         parts.append(slack_date(mention.created_at))
-    line = " · ".join(parts)
+    line = " · ".join(parts)  # at most ~1,100 units: the author is clipped to 200 chars
     if mention.title:
-        line += "\n*" + link(_short_url(mention.url), clip(mention.title, 500)) + "*"
+        # Budget the title itself: cutting the finished line could split the link.
+        url = _short_url(mention.url)
+        room = MAX_SECTION - slack_len(line) - slack_len(_link_escaped(url, "")) - 4
+        label, cut = escape_cut(clip(mention.title, 500), max(room, 0))
+        line += "\n*" + _link_escaped(url, label + ("…" if cut else "")) + "*"
     return truncate(line, MAX_SECTION)
 
 
 def _body(mention: Mention) -> str:
     url = _short_url(mention.url or "")
-    more = f"… ({link(url, READ_MORE)})" if _HTTP_URL.match(url) else "…"
+    more = f"… ({link(url, READ_MORE)})" if _HTTP_URL.fullmatch(url) else "…"
     text, cut = escape_cut(mention.text or "", MAX_SECTION - slack_len(more) - 1)
     if cut:
         return text + more

@@ -180,6 +180,22 @@ class Outbox:
         channel = self._department_channel(mention.department)
         self._enqueue(f"mention:{mention.key}", "mention", channel, mention.key, {})
 
+    def queue_unposted(self) -> int:
+        """Queue every stored mention that has neither a Slack message nor an outbox row;
+        returns how many. The pipeline stores a mention, then queues it: a crash between
+        the two (or a poll run without an outbox) would leave it stored, seen on every
+        refetch, and never posted. Run once at start-up, before draining."""
+        queued = 0
+        for mention in self.store.iter_mentions():
+            if mention.slack_ts or self.store.get_outbox(f"mention:{mention.key}"):
+                continue
+            self.post_mention(mention)
+            queued += 1
+        if queued:
+            log.warning("queued %d stored mention(s) that were never queued for Slack",
+                        queued)
+        return queued
+
     def refresh(self, mention_key: str) -> None:
         """Queue a chat.update of the mention message, rendered from the store when it is
         sent; many refreshes before it goes out make one update."""

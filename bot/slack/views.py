@@ -162,6 +162,9 @@ class HomeData:
     queues: dict[str, list[Mention]] = field(default_factory=dict)  # department -> open, oldest
     counts: dict[str, int] = field(default_factory=dict)  # today: new, complaints, claimed, ...
     now: datetime | None = None
+    # department -> how many are waiting, when `queues` holds only the first few of each
+    # (the listener reads just the QUEUE_SHOWN it shows); else the length of the queue.
+    waiting: dict[str, int] = field(default_factory=dict)
 
 
 MINE_SHOWN = 15
@@ -207,12 +210,13 @@ def home_view(data: HomeData) -> dict[str, Any]:
         if len(out) + QUEUE_SHOWN + 3 > MAX_VIEW_BLOCKS:
             out.append(_context("More departments are not shown."))
             break
+        waiting = data.waiting.get(dept, len(queue))
         out.append(_mrkdwn_section(f"*{blocks.escape_mrkdwn(target_label(dept))}*: "
-                                   f"{len(queue)} waiting"))
+                                   f"{waiting} waiting"))
         for mention in queue[:QUEUE_SHOWN]:
             out.append(_mention_row(mention, ("Claim", ids.CLAIM)))
-        if len(queue) > QUEUE_SHOWN:
-            out.append(_context(f"…and {len(queue) - QUEUE_SHOWN} more; type `/claim` in the "
+        if waiting > QUEUE_SHOWN:
+            out.append(_context(f"…and {waiting - QUEUE_SHOWN} more; type `/claim` in the "
                                 "department's channel to take the oldest."))
     return {"type": "home", "blocks": out[:MAX_VIEW_BLOCKS]}
 
@@ -223,20 +227,46 @@ def _context(text: str) -> dict[str, Any]:
 
 def gather_home(mentions: Iterable[Mention], events: Iterable[Any], user: str,
                 departments: Sequence[str], day_start: datetime) -> HomeData:
-    """One pass over the mentions (oldest first) and today's events into HomeData."""
+    """One pass over the mentions (oldest first) and today's events into HomeData.
+
+    The Home listener gets the same from the store's indexed queries instead
+    (`listeners.home.gather_home_from_store`), reading only what the tab shows."""
     data = HomeData(user=user, queues={d: [] for d in departments})
-    counts = dict.fromkeys(("new", "complaints", "claimed", "answered", "escalated"), 0)
+    counts = _no_counts()
     for mention in mentions:
         if mention.owner == user and mention.state is State.CLAIMED:
             data.mine.append(mention)
         if mention.owner is None and mention.state in (State.NEW, State.ESCALATED):
             data.queues.setdefault(mention.department, []).append(mention)
-        # "New today" = arrived today (fetched), whenever the post itself was written.
-        if (mention.fetched_at or mention.created_at) >= day_start:
-            counts["new"] += 1
-            counts["complaints"] += int(mention.complaint)
+        _count_arrival(counts, mention, day_start)
+    _count_events(counts, events, day_start)
+    data.counts = counts
+    return data
+
+
+def today_counts(mentions: Iterable[Mention], events: Iterable[Any], day_start: datetime
+                 ) -> dict[str, int]:
+    """The Home tab's "Today" line: mentions that arrived since `day_start` (and how many
+    are complaints), and today's claimed / answered / escalated events."""
+    counts = _no_counts()
+    for mention in mentions:
+        _count_arrival(counts, mention, day_start)
+    _count_events(counts, events, day_start)
+    return counts
+
+
+def _no_counts() -> dict[str, int]:
+    return dict.fromkeys(("new", "complaints", "claimed", "answered", "escalated"), 0)
+
+
+def _count_arrival(counts: dict[str, int], mention: Mention, day_start: datetime) -> None:
+    # "New today" = arrived today (fetched), whenever the post itself was written.
+    if (mention.fetched_at or mention.created_at) >= day_start:
+        counts["new"] += 1
+        counts["complaints"] += int(mention.complaint)
+
+
+def _count_events(counts: dict[str, int], events: Iterable[Any], day_start: datetime) -> None:
     for event in events:
         if event.kind in counts and event.at >= day_start:
             counts[event.kind] += 1
-    data.counts = counts
-    return data

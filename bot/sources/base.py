@@ -348,9 +348,11 @@ class Source(ABC):
         try:
             response = self.session.request(method, url, **kwargs)
         except requests.Timeout as exc:
-            raise SourceError(f"{self.name}: timed out calling {_short(url)}: {exc}") from exc
+            raise SourceError(f"{self.name}: timed out calling {_short(url)} "
+                              f"(no answer within {self.timeout:g} s)") from exc
         except requests.RequestException as exc:
-            raise SourceError(f"{self.name}: cannot reach {_short(url)}: {exc}") from exc
+            raise SourceError(f"{self.name}: cannot reach {_short(url)}: "
+                              f"{network_reason(exc)}") from exc
         status = response.status_code
         if quota_spent(response):
             wait = rate_limit_wait(response, self.clock())
@@ -398,6 +400,36 @@ class Source(ABC):
             var = self.settings.env_names.get(key, key)
             raise SourceError(f"{self.name}: credential {key} ({var}) is not set")
         return value
+
+
+def network_reason(exc: BaseException) -> str:
+    """Why a request never got an answer, in a few words. requests' own message repeats
+    the host, the full URL with its query and urllib3's object reprs (400 characters
+    for "no DNS"), which is unreadable as the one line a failing source gets."""
+    seen: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in seen and len(seen) < 10:
+        seen.append(cause)
+        nxt = getattr(cause, "reason", None)
+        if not isinstance(nxt, BaseException) and cause.args and isinstance(
+                cause.args[0], BaseException):
+            nxt = cause.args[0]
+        cause = nxt if isinstance(nxt, BaseException) else (cause.__cause__ or cause.__context__)
+    names = {type(e).__name__ for e in seen}
+    text = " ".join(str(e) for e in seen)
+    if "NameResolutionError" in names or "Name or service not known" in text or (
+            "getaddrinfo failed" in text or "nodename nor servname" in text):
+        return "cannot resolve the host name (no network or DNS?)"
+    if "ConnectionRefusedError" in names or "Connection refused" in text:
+        return "connection refused"
+    if "SSLError" in names or "SSLCertVerificationError" in names:
+        return "TLS/certificate error"
+    if any(isinstance(e, (ConnectionResetError, ConnectionAbortedError)) for e in seen):
+        return "connection reset"
+    if "ProxyError" in names:
+        return "proxy error"
+    last = seen[-1]
+    return _snippet(f"{type(last).__name__}: {last}", 160)
 
 
 def _short(url: str) -> str:

@@ -52,6 +52,7 @@ class HackerNewsSource(Source):
         seen_set = set(seen)
         found: dict[str, dict[str, Any]] = {}
         new_gaps: list[tuple[int, int]] = []
+        unsearched: list[int] = []  # lower bounds of live windows a term never searched
         pages_left = self.max_pages * max(1, len(brand_terms(self.brand)))
 
         def collect(lo: int, hi: int | None) -> None:
@@ -60,6 +61,9 @@ class HackerNewsSource(Source):
                 hits, complete, pages_left = self._search(term, lo, hi, pages_left)
                 for hit in hits:
                     found.setdefault(str(hit["objectID"]), hit)
+                if not complete and not hits and hi is None:
+                    unsearched.append(lo)  # no page left for this term at all: see below
+                    continue
                 if not complete:
                     oldest = min(int(h["created_at_i"]) for h in hits) if hits else hi
                     if oldest is not None and oldest > lo:
@@ -81,6 +85,10 @@ class HackerNewsSource(Source):
             mention = self._normalize(hit)
             if mention is not None:
                 mentions.append(mention)
+        if unsearched and newest > since:
+            # Other terms moved the cursor on: keep the skipped term's window as a gap
+            # (the next live search only reaches back to newest - OVERLAP).
+            new_gaps.append((min(unsearched), newest))
         # Keep ids only as long as the overlap window can return them again.
         # and those at a gap's upper edge, which the gap's search returns again.
         edges = {hi for _, hi in new_gaps}

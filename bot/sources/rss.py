@@ -33,6 +33,7 @@ from bot.sources.base import (
     Source,
     SourceError,
     html_to_text,
+    network_reason,
     rate_limit_wait,
 )
 
@@ -42,6 +43,21 @@ FIRST_RUN_WINDOW = timedelta(hours=24)
 MAX_AGE = timedelta(days=7)
 MAX_NATIVE_ID = 120  # longer guids are hashed: the id travels in Slack button values
 _GOOGLE_HOST = re.compile(r"(^|\.)google\.[a-z]{2,3}(\.[a-z]{2})?$")
+
+
+# A private feed URL is itself the key (Google Alerts, Talkwalker): messages and logs
+# show the host and path with anything that looks like a token masked, never the query.
+_TOKEN_LIKE = re.compile(r"^(?=[^/]*\d)[\w.~-]{10,}$")
+
+
+def shown_url(url: str) -> str:
+    """`url` for messages and logs: no query or credentials, token-like segments masked."""
+    parts = urlsplit(url)
+    path = "/".join("…" if _TOKEN_LIKE.match(seg) else seg for seg in parts.path.split("/"))
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return f"{parts.scheme}://{host}{path}" + ("?…" if parts.query else "")
 
 
 class RSSSource(Source):
@@ -61,13 +77,14 @@ class RSSSource(Source):
         new_feeds: dict[str, Any] = {}
         mentions: list[Mention] = []
         errors: list[SourceError] = []
+        failed: list[tuple[str, SourceError]] = []
         for url in feeds:
             old = old_feeds.get(url)
             try:
                 state, found = self._fetch_feed(url, old, now)
             except SourceError as exc:
                 errors.append(exc)
-                self._note_failure(url, exc)
+                failed.append((url, exc))
                 state = dict(old or {})
                 if isinstance(exc, RateLimited):
                     state["retry_at"] = (now + timedelta(seconds=exc.retry_after)).isoformat()
@@ -75,17 +92,23 @@ class RSSSource(Source):
                     new_feeds[url] = state
                 continue
             if url in self._failing:
-                self.log.info("rss: feed %s recovered", url)
+                self.log.info("rss: feed %s recovered", shown_url(url))
                 del self._failing[url]
             new_feeds[url] = state
             mentions.extend(found)
-        if feeds and len(errors) == len(feeds):
+        every_feed_failed = bool(feeds) and len(errors) == len(feeds)
+        for url, exc in failed:
+            # When every feed fails the source's own error reports it (one line, not one
+            # more per feed); a feed failing beside working ones is logged here.
+            self._note_failure(url, exc, log=not every_feed_failed)
+        if every_feed_failed:
             limited = [e for e in errors if isinstance(e, RateLimited)]
             if len(limited) == len(errors):
                 wait = min(e.retry_after for e in limited)
                 raise RateLimited(f"rss: every feed is rate limited; retry in {wait:.0f} s",
                                   wait)
-            raise SourceError(f"rss: all {len(feeds)} feed(s) failed; first: {errors[0]}")
+            first = str(errors[0]).removeprefix("rss: ")
+            raise SourceError(f"rss: all {len(feeds)} feed(s) failed; first: {first}")
         return FetchResult(mentions, {"feeds": new_feeds})
 
     # -- one feed ------------------------------------------------------------------------
@@ -97,7 +120,7 @@ class RSSSource(Source):
         if retry_at:
             wait = (datetime.fromisoformat(retry_at) - now).total_seconds()
             if wait > 0:
-                raise RateLimited(f"rss: {url} asked to wait another {wait:.0f} s", wait)
+                raise RateLimited(f"rss: {shown_url(url)} asked to wait another {wait:.0f} s", wait)
         response = self._get(url, old)
         if response.status_code == 304:
             kept = {k: v for k, v in old.items() if k != "retry_at"}
@@ -106,7 +129,8 @@ class RSSSource(Source):
             "content-location": response.url or url,
             "content-type": response.headers.get("Content-Type", "application/xml")})
         if parsed.bozo and not parsed.entries:
-            raise SourceError(f"rss: {url} is not a readable feed: {parsed.bozo_exception}")
+            raise SourceError(f"rss: {shown_url(url)} is not a readable feed: "
+                              f"{parsed.bozo_exception}")
         first_run = not old.get("seen") and "etag" not in old and "modified" not in old
         floor = now - (FIRST_RUN_WINDOW if first_run else MAX_AGE)
         seen = list(old.get("seen") or [])
@@ -148,16 +172,17 @@ class RSSSource(Source):
         try:
             response = self.session.get(url, headers=headers, timeout=self.timeout)
         except requests.Timeout as exc:
-            raise SourceError(f"rss: timed out fetching {url}") from exc
+            raise SourceError(f"rss: timed out fetching {shown_url(url)}") from exc
         except requests.RequestException as exc:
-            raise SourceError(f"rss: cannot fetch {url}: {exc}") from exc
+            raise SourceError(f"rss: cannot fetch {shown_url(url)}: {network_reason(exc)}"
+                              ) from exc
         status = response.status_code
         if status == 429 or (status == 503 and "Retry-After" in response.headers):
             wait = rate_limit_wait(response, self.clock())
-            raise RateLimited(f"rss: {url} rate limited (HTTP {status})",
+            raise RateLimited(f"rss: {shown_url(url)} rate limited (HTTP {status})",
                               60.0 if wait is None else wait)
         if status >= 400:
-            raise SourceError(f"rss: HTTP {status} from {url}")
+            raise SourceError(f"rss: HTTP {status} from {shown_url(url)}")
         return response
 
     def _pacer_for(self, url: str) -> Pacer:
@@ -167,8 +192,8 @@ class RSSSource(Source):
                 self._host_pacers[host] = Pacer(self.pacer.min_interval, sleep=self.sleep)
             return self._host_pacers[host]
 
-    def _note_failure(self, url: str, exc: SourceError) -> None:
-        if url not in self._failing:
+    def _note_failure(self, url: str, exc: SourceError, *, log: bool = True) -> None:
+        if log and url not in self._failing:
             self.log.warning("rss: feed failing (kept its cursor, retried next poll): %s", exc)
         self._failing[url] = str(exc)
 

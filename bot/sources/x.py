@@ -14,11 +14,18 @@ from __future__ import annotations
 
 import html
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.mention import Mention, parse_time
-from bot.sources.base import FetchResult, Source, SourceError, bounded_gaps, build_query
+from bot.sources.base import (
+    FetchResult,
+    Source,
+    SourceError,
+    _snippet,
+    bounded_gaps,
+    build_query,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +35,19 @@ MAX_RESULTS = 100
 FIRST_RUN_WINDOW = timedelta(hours=24)
 MAX_QUERY = 512  # the query length allowed on the self-serve tiers
 TWEET_FIELDS = "created_at,lang,author_id,conversation_id,note_tweet"
+# Recent search reaches back 7 days, and refuses (HTTP 400) a since_id older than that:
+# after a week's outage the cursor is moved to the oldest post still searchable.
+SEARCH_WINDOW = timedelta(days=7) - timedelta(minutes=10)
+SNOWFLAKE_EPOCH_MS = 1288834974657
+
+
+class _StaleId(Exception):
+    """X refused since_id/until_id as older than its search window."""
+
+
+def _id_at(when: datetime) -> int:
+    """The smallest post id X could have given a post at `when` (ids are snowflakes)."""
+    return max(0, int(when.timestamp() * 1000) - SNOWFLAKE_EPOCH_MS) << 22
 
 
 class XSource(Source):
@@ -56,12 +76,10 @@ class XSource(Source):
         since_id = int(cursor["since_id"])
         new_gaps: list[list[str]] = []
         for lo, hi in cursor.get("gaps") or []:
-            posts, complete = self._search({**base, "since_id": lo, "until_id": hi}, headers,
-                                           max_pages=self.max_pages, found=found)
+            posts, complete = self._search_from(base, lo, hi, headers, found)
             if not complete and posts:
                 new_gaps.append([lo, str(min(int(p["id"]) for p in posts))])
-        posts, complete = self._search({**base, "since_id": str(since_id)}, headers,
-                                       max_pages=self.max_pages, found=found)
+        posts, complete = self._search_from(base, str(since_id), None, headers, found)
         if not complete and posts:
             new_gaps.append([str(since_id), str(min(int(p["id"]) for p in posts))])
             self.log.warning("x: more than %d pages of new posts; the rest is fetched on "
@@ -69,6 +87,32 @@ class XSource(Source):
         newest = max([since_id, *(int(p["id"]) for p in posts)])
         return FetchResult(self._mentions(found), {"since_id": str(newest),
                                                   "gaps": bounded_gaps(new_gaps, self.name)})
+
+    def _search_from(self, base: dict[str, Any], since_id: str, until_id: str | None,
+                     headers: dict[str, str],
+                     found: dict[str, tuple[dict[str, Any], dict[str, str]]]
+                     ) -> tuple[list[dict[str, Any]], bool]:
+        """Search (since_id, until_id); when X says the ids are older than its search
+        window, search again from the oldest post it still has (what lies before is out
+        of reach of recent search; the cursor moves on instead of failing forever)."""
+        params = {**base, "since_id": since_id}
+        if until_id:
+            params["until_id"] = until_id
+        try:
+            return self._search(params, headers, max_pages=self.max_pages, found=found)
+        except _StaleId:
+            oldest = _id_at(self.clock() - SEARCH_WINDOW)
+            if until_id and int(until_id) <= oldest:
+                self.log.warning("x: posts %s..%s are older than recent search's 7 days; "
+                                 "they cannot be fetched any more", since_id, until_id)
+                return [], True
+            self.log.warning("x: the cursor (%s) is older than recent search's 7 days; "
+                             "reading from %s on", since_id, oldest)
+            params["since_id"] = str(max(int(since_id), oldest))
+            try:
+                return self._search(params, headers, max_pages=self.max_pages, found=found)
+            except _StaleId as exc:
+                raise SourceError(f"x: search refused the ids: {exc}") from None
 
     def _search(self, params: dict[str, Any], headers: dict[str, str], *, max_pages: int,
                 found: dict[str, tuple[dict[str, Any], dict[str, str]]]
@@ -79,7 +123,13 @@ class XSource(Source):
         for _page in range(max_pages):
             page_params = {**params, "next_token": next_token} if next_token else params
             response = self.request("GET", f"{self.base_url}/tweets/search/recent",
-                                    params=page_params, headers=headers, allow=(401, 403))
+                                    params=page_params, headers=headers,
+                                    allow=(400, 401, 403))
+            if response.status_code == 400:
+                # The parameter is named in errors[].parameters/message, not in "detail".
+                if "since_id" in response.text or "until_id" in response.text:
+                    raise _StaleId(_snippet(response.text))
+                raise SourceError(f"x: search refused (HTTP 400: {_problem(response)})")
             if response.status_code in (401, 403):
                 detail = _problem(response)
                 raise SourceError(f"x: search refused (HTTP {response.status_code}: {detail});"

@@ -11,9 +11,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
-from bot.mention import Event, Mention
+from bot.mention import Event, Mention, State
 
 
 @dataclass
@@ -40,6 +41,16 @@ class OutboxItem:
 
 class StoreReadOnlyError(RuntimeError):
     """A write was attempted on a store opened with `open_store(..., read_only=True)`."""
+
+
+def is_open(mention: Mention) -> bool:
+    """Waiting for someone to take it: new, or escalated and not yet claimed."""
+    return mention.owner is None and mention.state in (State.NEW, State.ESCALATED)
+
+
+def arrived_at(mention: Mention) -> datetime:
+    """When Earshot got the mention: `fetched_at`, else (never fetched) `created_at`."""
+    return mention.fetched_at or mention.created_at
 
 
 class Store(ABC):
@@ -80,6 +91,47 @@ class Store(ABC):
 
     @abstractmethod
     def count_mentions(self) -> int: ...
+
+    # Indexed queries for the Slack side (queues, App Home, reminders, permalinks). The
+    # defaults below scan `iter_mentions()`, so any backend answers them correctly; a
+    # backend overrides them with indexes (TinyDBStore does) so that none of them costs
+    # a scan of every stored mention.
+
+    def open_mentions(self, department: str | None = None, *, state: State | None = None,
+                      limit: int | None = None) -> list[Mention]:
+        """Mentions waiting to be claimed (`is_open`: NEW, or ESCALATED with no owner),
+        oldest first (created_at, then number); only of `department` and/or in `state`
+        (NEW or ESCALATED) if given, at most `limit` of them."""
+        found = (m for m in self.iter_mentions() if is_open(m)
+                 and (department is None or m.department == department)
+                 and (state is None or m.state is state))
+        return list(islice(found, limit))
+
+    def count_open_by_department(self) -> dict[str, int]:
+        """How many open mentions each department has (departments without any are
+        left out), in the order of each department's oldest open mention."""
+        counts: dict[str, int] = {}
+        for m in self.iter_mentions():
+            if is_open(m):
+                counts[m.department] = counts.get(m.department, 0) + 1
+        return counts
+
+    def claimed_by(self, user: str) -> list[Mention]:
+        """The mentions `user` has claimed and not yet answered (state CLAIMED, owner
+        `user`), oldest first."""
+        return [m for m in self.iter_mentions()
+                if m.state is State.CLAIMED and m.owner == user]
+
+    def arrived_since(self, since: datetime) -> list[Mention]:
+        """Mentions Earshot got at or after `since` (`arrived_at`: fetched_at, else
+        created_at), oldest first (created_at, then number), however old the posts are."""
+        return [m for m in self.iter_mentions() if arrived_at(m) >= since]
+
+    def find_by_slack_message(self, channel: str, ts: str) -> Mention | None:
+        """The mention posted as Slack message `ts` in `channel` (the oldest, if
+        several claim it), or None."""
+        return next((m for m in self.iter_mentions()
+                     if m.slack_channel == channel and m.slack_ts == ts), None)
 
     # --- source cursors ----------------------------------------------------------
     @abstractmethod

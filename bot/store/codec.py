@@ -131,9 +131,11 @@ _TIME_AT = tuple(_MENTION_FIELDS.index(name) for name in _MENTION_TIMES)
 _SPECIAL = {_LINKS, _STATE, _EXTRA, *_TIME_AT}
 _SCALAR_AT = tuple(i for i in range(len(_MENTION_FIELDS)) if i not in _SPECIAL)
 _DOC_KEYS = _MENTION_FIELD_SET | {"key"}
-_SOURCE, _NATIVE_ID, _URL, _FINGERPRINT, _CREATED_AT = (
+(_SOURCE, _NATIVE_ID, _URL, _FINGERPRINT, _CREATED_AT, _FETCHED_AT, _DEPARTMENT, _OWNER,
+ _SLACK_CHANNEL, _SLACK_TS) = (
     _MENTION_FIELDS.index(name)
-    for name in ("source", "native_id", "url", "fingerprint", "created_at"))
+    for name in ("source", "native_id", "url", "fingerprint", "created_at", "fetched_at",
+                 "department", "owner", "slack_channel", "slack_ts"))
 _SCALARS = (str, int, float, type(None))  # bool is an int
 # Fields with few distinct values: one shared string each instead of one per mention.
 _INTERN_AT = tuple(_MENTION_FIELDS.index(name) for name in (
@@ -190,8 +192,9 @@ class MentionCodec(DocCodec):
         return doc
 
     def index_fields(self, held: Any) -> dict[str, Any]:
-        """What the store's indexes read (key, fingerprint, url, links, created_at),
-        without converting the rest: rebuilding the indexes on open is 100k of these."""
+        """What the store's indexes read (key, fingerprint, url, links, created_at,
+        fetched_at, state, owner, department, slack_channel, slack_ts), without
+        converting the rest: rebuilding the indexes on open is 100k of these."""
         if isinstance(held, str):
             return decode(held)
         return {
@@ -200,6 +203,12 @@ class MentionCodec(DocCodec):
             "url": held[_URL],
             "links": [{"url": link.url} for link in held[_LINKS]],
             "created_at": held[_CREATED_AT],
+            "fetched_at": held[_FETCHED_AT],
+            "state": held[_STATE],
+            "owner": held[_OWNER],
+            "department": held[_DEPARTMENT],
+            "slack_channel": held[_SLACK_CHANNEL],
+            "slack_ts": held[_SLACK_TS],
         }
 
     def mention(self, held: Any) -> Mention:

@@ -17,18 +17,20 @@ their fsync before returning.
 from __future__ import annotations
 
 import collections
+import heapq
 import logging
 import os
 import threading
 import weakref
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from bot.mention import Event, Mention, utcnow
+from bot.mention import Event, Mention, State, utcnow
 from bot.store import lockfile
 from bot.store.base import OutboxItem, Store, StoreReadOnlyError
 from bot.store.codec import (
@@ -57,6 +59,14 @@ __all__ = ["StoreLockedError", "StoreReadOnlyError", "TinyDBStore"]
 
 _ACTIVE = frozenset({"pending", "sending"})
 _NO_TIME = -(1 << 62)  # sorts before any real time: outbox items without created_at
+_OPEN_STATES = (State.NEW, State.ESCALATED)  # with no owner: waiting to be claimed
+
+# (created_at in µs, number): the entries of the sorted mention indexes.
+_Entry = tuple[int, int]
+# The arrival index packs (µs, number) into one int, µs * 2**32 + number, which sorts the
+# same: 44 bytes a mention instead of a tuple's 96 (numbers stay far below 2**32).
+_NUMBER_BITS = 32
+_NUMBER_MASK = (1 << _NUMBER_BITS) - 1
 
 
 # Fingerprint and url indexes map to the mentions' numbers, oldest first. Nearly every
@@ -95,6 +105,34 @@ def _index_first(index: _Numbers, name: str) -> int | None:
     return current if current is None or isinstance(current, int) else current[0]
 
 
+def _index_all(index: _Numbers, name: str) -> list[int]:
+    current = index.get(name)
+    if current is None:
+        return []
+    return [current] if isinstance(current, int) else list(current)
+
+
+def _sorted_discard(entries: list[Any], entry: Any) -> None:
+    i = bisect_left(entries, entry)
+    if i < len(entries) and entries[i] == entry:
+        del entries[i]
+
+
+def _group_discard(groups: dict[Any, list[_Entry]], name: Any, entry: _Entry) -> None:
+    entries = groups.get(name)
+    if entries is not None:
+        _sorted_discard(entries, entry)
+        if not entries:
+            del groups[name]
+
+
+def _state_of(doc: dict[str, Any]) -> State | None:
+    try:
+        return State(doc.get("state") or State.NEW)
+    except ValueError:  # a document written by another version: in no state index
+        return None
+
+
 def _shutdown(storage: JournalStorage, lock_fd: int | None) -> None:
     try:
         storage.close()
@@ -126,7 +164,13 @@ class _Core:
         self._by_key: dict[str, int] = {}
         self._by_fingerprint: _Numbers = {}
         self._by_url: _Numbers = {}
-        self._by_time: list[tuple[int, int]] = []  # (created_at in µs, number), sorted
+        self._by_time: list[_Entry] = []  # (created_at in µs, number), sorted
+        # The Slack side's queries (see Store.open_mentions and the methods after it);
+        # their entries are the very tuples of _by_time, so they cost a pointer each.
+        self._open: dict[tuple[str, State], list[_Entry]] = {}  # (department, state)
+        self._claimed: dict[str, list[_Entry]] = {}  # owner -> CLAIMED mentions
+        self._by_arrival: list[int] = []  # fetched_at (else created_at) µs, number: packed
+        self._by_message: _Numbers = {}  # slack_ts -> numbers (the channel is checked)
         self._outbox_ids: dict[str, int] = {}
         self._active: dict[str, tuple[int, int, int | None]] = {}  # id -> (created, doc, nb)
         self._events_of: dict[str, list[int]] = {}
@@ -153,6 +197,9 @@ class _Core:
         for doc_id, held in self._storage.held(self._mentions.name).items():
             self._index_mention(int(doc_id), MENTIONS.index_fields(held), ordered=False)
         self._by_time.sort()
+        self._by_arrival.sort()
+        for group in (*self._open.values(), *self._claimed.values()):
+            group.sort()
         for doc_id, doc in docs(self._outbox):
             self._index_outbox(doc_id, doc)
         for doc_id, doc in docs(self._events):
@@ -172,10 +219,14 @@ class _Core:
         for url in mention_urls(doc):
             _index_add(self._by_url, url, number)
         entry = (micros(doc["created_at"]), number)
-        if ordered:
-            insort(self._by_time, entry)
-        else:
-            self._by_time.append(entry)
+        add = insort if ordered else list.append  # unordered: sorted once when all are in
+        add(self._by_time, entry)
+        add(self._by_arrival, self._arrival_key(doc, number))
+        for groups, name in self._groups_of(doc):
+            add(groups.setdefault(name, []), entry)
+        ts = doc.get("slack_ts")
+        if ts and isinstance(ts, str):
+            _index_add(self._by_message, ts, number)
 
     def _unindex_mention(self, number: int, doc: dict[str, Any]) -> None:
         fingerprint = doc.get("fingerprint")
@@ -184,9 +235,29 @@ class _Core:
         for url in mention_urls(doc):
             _index_discard(self._by_url, url, number)
         entry = (micros(doc["created_at"]), number)
-        i = bisect_left(self._by_time, entry)
-        if i < len(self._by_time) and self._by_time[i] == entry:
-            del self._by_time[i]
+        _sorted_discard(self._by_time, entry)
+        _sorted_discard(self._by_arrival, self._arrival_key(doc, number))
+        for groups, name in self._groups_of(doc):
+            _group_discard(groups, name, entry)
+        ts = doc.get("slack_ts")
+        if ts and isinstance(ts, str):
+            _index_discard(self._by_message, ts, number)
+
+    @staticmethod
+    def _arrival_key(doc: dict[str, Any], number: int) -> int:
+        return (micros(doc.get("fetched_at") or doc["created_at"]) << _NUMBER_BITS) + number
+
+    def _groups_of(self, doc: dict[str, Any]) -> list[tuple[dict[Any, list[_Entry]], Any]]:
+        """The state indexes a mention belongs in: its department's open queue (no owner,
+        NEW or ESCALATED), or its owner's claimed list."""
+        state, owner = _state_of(doc), doc.get("owner")
+        if owner is None and state in _OPEN_STATES:
+            department = doc.get("department", "")
+            if isinstance(department, str):
+                return [(self._open, (department, state))]
+        elif state is State.CLAIMED and isinstance(owner, str):
+            return [(self._claimed, owner)]
+        return []
 
     def _index_outbox(self, doc_id: int, doc: dict[str, Any]) -> None:
         self._outbox_ids[doc["id"]] = doc_id
@@ -296,6 +367,63 @@ class _Core:
     def count_mentions(self) -> int:
         with self._lock:
             return len(self._by_key)
+
+    def _held_of(self, entries: Iterable[_Entry]) -> list[Any]:
+        """The held documents of index entries; call under the lock, decode outside it."""
+        return [self._mentions.held(number) for _, number in entries]
+
+    def open_mentions(self, department: str | None = None, *, state: State | None = None,
+                      limit: int | None = None) -> list[Mention]:
+        states = _OPEN_STATES if state is None else (state,)
+        with self._lock:
+            if department is None:
+                queues = [entries for (_, st), entries in self._open.items() if st in states]
+            else:
+                queues = [self._open.get((department, st), []) for st in states]
+            queues = [entries for entries in queues if entries]
+            merged = queues[0] if len(queues) == 1 else heapq.merge(*queues)
+            held = self._held_of(islice(merged, limit))
+        return list(map(MENTIONS.mention, held))
+
+    def count_open_by_department(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        oldest: dict[str, _Entry] = {}
+        with self._lock:
+            for (department, _), entries in self._open.items():
+                counts[department] = counts.get(department, 0) + len(entries)
+                head = oldest.get(department)
+                oldest[department] = entries[0] if head is None else min(head, entries[0])
+        return {department: counts[department]
+                for department in sorted(counts, key=oldest.__getitem__)}
+
+    def claimed_by(self, user: str) -> list[Mention]:
+        with self._lock:
+            held = self._held_of(self._claimed.get(user, []))
+        return list(map(MENTIONS.mention, held))
+
+    def arrived_since(self, since: datetime) -> list[Mention]:
+        with self._lock:
+            start = bisect_left(self._by_arrival, micros(since) << _NUMBER_BITS)
+            held = [self._mentions.held(key & _NUMBER_MASK)
+                    for key in self._by_arrival[start:]]
+        found = list(map(MENTIONS.mention, held))
+        found.sort(key=lambda m: (m.created_at, m.number))
+        return found
+
+    def find_by_slack_message(self, channel: str, ts: str) -> Mention | None:
+        if not (channel and ts):
+            return None
+        best: tuple[_Entry, Any] | None = None
+        with self._lock:
+            for number in _index_all(self._by_message, ts):  # nearly always one
+                held = self._mentions.held(number)
+                fields = MENTIONS.index_fields(held)
+                if fields.get("slack_channel") != channel:
+                    continue
+                entry = (micros(fields["created_at"]), number)
+                if best is None or entry < best[0]:
+                    best = (entry, held)
+        return None if best is None else MENTIONS.mention(best[1])
 
     # --- small named values: cursors and meta --------------------------------------------
     def _get_value(self, table: JournalTable, ids: dict[str, int], name: str) -> Any:
@@ -572,6 +700,22 @@ class TinyDBStore(Store):
 
     def count_mentions(self) -> int:
         return self._live().count_mentions()
+
+    def open_mentions(self, department: str | None = None, *, state: State | None = None,
+                      limit: int | None = None) -> list[Mention]:
+        return self._live().open_mentions(department, state=state, limit=limit)
+
+    def count_open_by_department(self) -> dict[str, int]:
+        return self._live().count_open_by_department()
+
+    def claimed_by(self, user: str) -> list[Mention]:
+        return self._live().claimed_by(user)
+
+    def arrived_since(self, since: datetime) -> list[Mention]:
+        return self._live().arrived_since(since)
+
+    def find_by_slack_message(self, channel: str, ts: str) -> Mention | None:
+        return self._live().find_by_slack_message(channel, ts)
 
     def get_cursor(self, source: str) -> dict[str, Any] | None:
         return self._live().get_cursor(source)

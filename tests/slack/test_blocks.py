@@ -170,3 +170,30 @@ def test_fallback_text_is_escaped_and_bounded():
     text = blocks.mention_message(m, SETTINGS)["text"]
     assert text.startswith("E-5 Complaint on Hacker News by user1: &lt;!channel&gt;")
     assert blocks.slack_len(text) <= 4000
+
+
+def test_long_title_and_url_never_leave_a_link_cut_open():
+    """A title of ampersands (5 units each escaped) beside a long URL overflows the
+    header section; the cut must shorten the title, not split the <url|title> link."""
+    url = "https://example.org/" + "a" * 1400
+    m = make_mention(title="&" * 600, url=url, author="x" * 200)
+    header = blocks.mention_message(m, SETTINGS)["blocks"][0]["text"]["text"]
+    assert blocks.slack_len(header) <= blocks.MAX_SECTION
+    assert f"<{url}|" in header and header.rstrip("*").endswith(">")
+    assert header.count("<") == header.count(">")
+
+
+@pytest.mark.parametrize("url", ["https://x.example/a\n", "https://x.example/a\nb",
+                                 "https://x.example/a\tb"])
+def test_url_with_a_line_break_is_not_made_into_a_link(url):
+    out = blocks.link(url, "x")
+    assert "\n" not in out.split("(")[0] and not out.startswith("<")
+
+
+def test_url_of_ampersands_cannot_push_a_section_past_the_limit():
+    url = "https://example.org/?" + "&" * 1200  # 1,221 characters, 6,021 units escaped
+    m = make_mention(title="t" * 500, url=url, text="x" * 5000)
+    message = blocks.mention_message(m, SETTINGS)
+    assert blocks.slack_len(message["text"]) <= blocks.MAX_TEXT
+    for text in all_mrkdwn(message)[1:]:  # the sections and contexts
+        assert blocks.slack_len(text) <= blocks.MAX_SECTION

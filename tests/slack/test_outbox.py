@@ -482,3 +482,17 @@ def test_restart_with_thread_reply_left_sending_is_found_in_the_thread(env):
     assert env.slack.calls_to("conversations.replies")
     assert env.slack.posts_by_metadata()["reply-1"] == 1
     assert env.store.get_outbox("reply-1").status == "sent"
+
+
+def test_stored_mention_never_queued_is_queued_at_start_up_and_posted_once(env):
+    """A crash between storing a mention and queueing it: the refetch skips it as seen,
+    so start-up must queue it, and only it."""
+    lost = add(env, 1)  # stored, no outbox row (the crash window)
+    queued = add(env, 2)
+    env.outbox.post_mention(queued)
+    assert env.outbox.queue_unposted() == 1
+    assert env.outbox.queue_unposted() == 0  # idempotent
+    assert env.outbox.drain().sent == 2
+    assert env.store.get_mention(lost.key).slack_ts
+    assert env.outbox.queue_unposted() == 0  # posted: never again
+    assert len(env.slack.calls_to("chat.postMessage")) == 2

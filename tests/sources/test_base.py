@@ -247,3 +247,19 @@ def test_build_source_constructs_each_source_from_its_settings(name, make_settin
     source = build_source(settings, brand, clock=lambda: NOW, timeout=0.1)
     assert isinstance(source, SOURCES[name])
     assert source.session.headers["User-Agent"] == USER_AGENT
+
+
+def test_connection_failures_are_described_in_a_few_words(make_settings, brand):
+    """One short line per failing source: not urllib3's 400-character repr with the query."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for base_url, reason in ((f"http://127.0.0.1:{port}", "connection refused"),
+                             ("http://earshot-test.invalid", "cannot resolve the host name")):
+        settings = make_settings("hackernews", base_url)
+        with pytest.raises(SourceError) as info:
+            EchoSource(settings, brand, timeout=2).fetch(None)
+        message = str(info.value)
+        assert reason in message
+        assert "HTTPConnectionPool" not in message and "Max retries" not in message
+        assert len(message) < 160 and "\n" not in message

@@ -220,3 +220,24 @@ channel = "C8"
         assert store.get_cursor("hackernews")["since"] == newer["created_at_i"]
     finally:
         store.close()
+
+
+def test_term_left_without_pages_keeps_its_window_for_the_next_poll(
+        api, source, load_fixture, monkeypatch):
+    """The page budget is shared: when old gaps and a busy first term use it up, the
+    next term is not searched at all. Its window must stay in the cursor (as a gap), or
+    its mentions since the last poll are never fetched once the cursor moves on."""
+    monkeypatch.setattr(HackerNewsSource, "max_pages", 2)
+    since = 1795420000
+    api.add(PATH, load_fixture("hackernews/empty.json"))  # old gap, "Acme"
+    api.add(PATH, load_fixture("hackernews/empty.json"))  # old gap, "Acme Air"
+    api.add(PATH, load_fixture("hackernews/page1.json") | {"nbPages": 3})  # live "Acme"
+    api.add(PATH, load_fixture("hackernews/page2.json") | {"page": 1, "nbPages": 3})
+    src = source(BrandSettings("Acme", terms=("Acme", "Acme Air")))
+    result = src.fetch({"since": since, "seen": [], "gaps": [[since - 9000, since - 8000]]})
+    assert [r.param("query") for r in api.requests] == ["Acme", "\"Acme Air\"", "Acme", "Acme"]
+    newest = result.cursor["since"]
+    lo = since - OVERLAP_SECONDS
+    covered = newest <= since or any(
+        g_lo <= lo and g_hi >= newest for g_lo, g_hi in result.cursor["gaps"])
+    assert covered, result.cursor  # "Acme Air" in (lo, newest] is still to be read

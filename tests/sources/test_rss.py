@@ -226,3 +226,22 @@ def test_bounded_seen_always_keeps_keys_still_in_the_feed():
     assert kept == ["k7", "k8", "k9", "k0", "new"]
     assert bounded_seen(old, [f"c{i}" for i in range(8)], limit=5) == [
         f"c{i}" for i in range(8)]
+
+
+def test_private_feed_keys_stay_out_of_errors_and_logs(api, make_source, caplog):
+    """A Google Alerts feed URL is its own key: a failing feed is reported by host and
+    path with the token-like parts masked, and never with its query."""
+    from bot.sources.rss import shown_url
+
+    secret = "/alerts/feeds/15243712345678901234/9876543210987654321"
+    assert shown_url("https://user:pw@www.google.com" + secret + "?key=abc123") == (
+        "https://www.google.com/alerts/feeds/…/…?…")
+    assert shown_url("https://blog.example/feed.xml") == "https://blog.example/feed.xml"
+    api.add(secret, "down", status=500)
+    caplog.set_level(logging.DEBUG, logger="bot")
+    with pytest.raises(SourceError) as info:
+        make_source(paths=(secret,)).fetch(None)
+    assert "15243712345678901234" not in str(info.value)
+    assert "/alerts/feeds/…/…" in str(info.value)
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
+    assert not any("15243712345678901234" in line for line in ours)

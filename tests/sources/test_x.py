@@ -154,3 +154,45 @@ def test_an_overlong_query_is_refused_in_words(api, source):
     with pytest.raises(SourceError, match="Use fewer or shorter brand terms"):
         source(brand=brand).fetch(None)
     assert api.requests == []
+
+
+STALE = {"errors": [{"parameters": {"since_id": ["1000"]},
+                     "message": "Invalid 'since_id':'1000'. 'since_id' must be a tweet id "
+                                "created after 2026-11-16T12:00Z."}],
+         "title": "Invalid Request",
+         "detail": "One or more parameters to your request was invalid.",
+         "type": "https://api.twitter.com/2/problems/invalid-request"}
+
+
+def test_cursor_older_than_the_search_window_moves_on_instead_of_failing_forever(
+        api, source, load_fixture):
+    """After a week's outage X refuses the old since_id with a 400: read from the
+    oldest searchable post instead of failing every poll from then on."""
+    from bot.sources.x import SEARCH_WINDOW, _id_at
+
+    page1 = load_fixture("x/search_page1.json") | {"meta": {
+        **load_fixture("x/search_page1.json")["meta"], "next_token": None}}
+    api.add(PATH, STALE, status=400)
+    api.add(PATH, page1)
+    result = source().fetch({"since_id": "1000", "gaps": []})
+    stale, retried = api.requests
+    assert stale.param("since_id") == "1000"
+    assert retried.param("since_id") == str(_id_at(NOW - SEARCH_WINDOW))
+    assert [m.native_id for m in result.mentions] == ids(page1)
+    assert result.cursor["since_id"] == page1["meta"]["newest_id"]
+
+
+def test_gap_entirely_older_than_the_search_window_is_dropped(api, source, load_fixture):
+    api.add(PATH, STALE, status=400)  # the gap
+    api.add(PATH, load_fixture("x/search_empty.json"))  # anything newer
+    since = str(int(load_fixture("x/search_page1.json")["meta"]["newest_id"]))
+    result = source().fetch({"since_id": since, "gaps": [["1000", "2000"]]})
+    assert result.cursor == {"since_id": since, "gaps": []}
+    assert len(api.requests) == 2
+
+
+def test_other_400_is_a_clear_error(api, source):
+    api.add(PATH, {"title": "Invalid Request", "detail": "The query is malformed."},
+            status=400)
+    with pytest.raises(SourceError, match="The query is malformed"):
+        source().fetch({"since_id": "42", "gaps": []})

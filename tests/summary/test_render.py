@@ -118,3 +118,10 @@ def test_daily_summary_posts_once_through_the_outbox_to_slack(tmp_path, slack, s
     check_limits({"text": message["text"], "blocks": message["blocks"]})
     assert "lost or delayed bags" in str(message["blocks"]) and "&amp; gone" in str(
         message["blocks"])
+
+
+def test_example_url_with_a_line_break_stays_one_link():
+    from bot.summary_render import mrkdwn_link
+
+    out = mrkdwn_link("https://x.example/a\nb\tc", "E-1")
+    assert out == "<https://x.example/a%0Ab%09c|E-1>"

@@ -175,3 +175,21 @@ def test_day_window_follows_the_local_calendar_day_across_dst():
     assert end - start == timedelta(hours=23)
     start, end = day_window(date(2026, 10, 25), "Europe/Berlin")  # clocks go back
     assert end - start == timedelta(hours=25)
+
+
+def test_yesterday_is_the_previous_local_day_across_dst():
+    """Berlin's 29 March 2026 has 23 hours: the day before the 30th starts at 23:00 UTC
+    on the 28th, not 24 hours before the 30th (which is still the 28th locally)."""
+    start, end = day_window(date(2026, 3, 30), "Europe/Berlin")
+    y_start, _ = day_window(date(2026, 3, 29), "Europe/Berlin")
+    assert start - y_start == timedelta(hours=23)
+    mentions = [
+        mention(BAG, start + timedelta(hours=2), department="baggage"),
+        mention(BAG, start + timedelta(hours=3), department="baggage"),
+        # 23:30 local on the 28th: two days before, not "yesterday".
+        mention(BAG, y_start - timedelta(minutes=30), department="baggage"),
+    ]
+    report = build_report(mentions, [], start=start, end=end, timezone="Europe/Berlin",
+                          departments=["support", "baggage"], brand_terms=["Acme"])
+    (bags,) = [t for t in report.themes if t.count == 2]
+    assert bags.yesterday == 0

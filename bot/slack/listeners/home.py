@@ -11,8 +11,10 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.mention import Mention
 from bot.slack import views
 from bot.slack.services import LEADERSHIP, Services
+from bot.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +39,27 @@ def home_for(services: Services, user: str) -> dict[str, Any]:
     now = services.clock()
     start = day_start(now, services.settings.summary.timezone)
     departments = [*services.settings.departments, LEADERSHIP]
-    data = views.gather_home(services.store.iter_mentions(),
-                             services.store.events(since=start), user, departments, start)
+    data = gather_home_from_store(services.store, user, departments, start)
     data.now = now
     return views.home_view(data)
+
+
+def gather_home_from_store(store: Store, user: str, departments: list[str],
+                           day_start: datetime) -> views.HomeData:
+    """What `views.gather_home` makes of every mention, from the store's indexed queries:
+    the user's claimed mentions, each department's waiting count and the first
+    QUEUE_SHOWN of its queue (the configured departments first, then any other with a
+    waiting mention, by its oldest), and today's counts. No scan of the whole store."""
+    waiting = store.count_open_by_department()
+    queues: dict[str, list[Mention]] = {dept: [] for dept in departments}
+    queues.update({dept: [] for dept in waiting if dept not in queues})
+    for dept in queues:
+        if waiting.get(dept):
+            queues[dept] = store.open_mentions(dept, limit=views.QUEUE_SHOWN)
+    counts = views.today_counts(store.arrived_since(day_start), store.events(since=day_start),
+                                day_start)
+    return views.HomeData(user=user, mine=store.claimed_by(user), queues=queues,
+                          counts=counts, waiting={dept: waiting.get(dept, 0) for dept in queues})
 
 
 def publish_home(services: Services, client: WebClient, user: str) -> None:
