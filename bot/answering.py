@@ -67,18 +67,28 @@ def publishers_of(services: Any) -> Publishers:
 
 def answer_mode(services: Any, mention: Mention, user: str) -> str:
     """What submitting an answer will do: "publish" | "approval" | "record"."""
-    pubs = publishers_of(services)
-    if pubs.writer(mention.source) is None:
+    if not will_publish(services, mention):
         return RECORD
-    return PUBLISH if pubs.is_publisher(user) else APPROVAL
+    return PUBLISH if publishers_of(services).is_publisher(user) else APPROVAL
 
 
-def length_problem(mention: Mention, text: str) -> str | None:
-    """Why `text` cannot be the reply (empty, or too long as the mention's source counts
-    it), or None. Meant for the modal's response_action=errors."""
+def will_publish(services: Any, mention: Mention) -> bool:
+    """True when an answer to `mention` goes to its source (mode "publish" or
+    "approval"), False when it is only recorded in the thread. Unlike answer_mode this
+    never asks Slack (who is a publisher), so it is safe before a modal's ack."""
+    return publishers_of(services).writer(mention.source) is not None
+
+
+def length_problem(mention: Mention, text: str, mode: str) -> str | None:
+    """Why `text` cannot be the reply, or None. Meant for the modal's
+    response_action=errors. An empty reply never can; a reply too long as the mention's
+    source counts it cannot only when it will be published there (mode "publish" or
+    "approval"): a reply that is only recorded in the thread has no length limit."""
     cleaned = clean_reply(text or "")
     if not cleaned:
         return "Write a reply first."
+    if mode == RECORD:
+        return None
     return too_long(mention.source, cleaned)
 
 

@@ -255,6 +255,10 @@ def _parse_departments(v: _Validator, raw: dict[str, Any]) -> dict[str, Departme
     out: dict[str, DepartmentSettings] = {}
     for name, dep in table.items():
         key = f"departments.{name}"
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
+            # People type department names in `/escalate E-42 <department> reason`.
+            raise ConfigError(v.path, key, "expected a department name of letters, digits, "
+                                           "'-' and '_' (it is typed in /escalate)")
         if name.strip().lower() == LEADERSHIP:
             raise ConfigError(v.path, key, f"the name {_show(name)} is reserved for the "
                                            "[escalation] target; name the department otherwise")

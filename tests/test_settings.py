@@ -64,6 +64,8 @@ def test_minimal_config_gets_defaults(tmp_path):
         (lambda t: t + '\n[sources.reddit]\nclient_id_env = "RID"\nclient_secret_env = "RS"\n',
          "sources.reddit.client_id_env", "RID is not set"),
         (lambda t: t + '\n[sources.myspace]\n', "sources.myspace", "unknown source"),
+        (lambda t: t + '\n["departments"."customer care"]\nchannel = "C5"\n',
+         "departments.customer care", "typed in /escalate"),
         (lambda t: t.replace('channel = "C8"', 'channel = "C8"\ntimezone = "Mars/Base"'),
          "summary.timezone", "time zone"),
         (lambda t: t.replace('channel = "C8"', 'channel = "C8"\ntime = "25:00"'),

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import requests
 
@@ -45,6 +45,14 @@ DEFAULT_MAX_PAGES = 10
 # Unfinished bursts a cursor remembers; beyond this the oldest is given up (and logged),
 # so a source that bursts on every poll cannot grow its cursor without bound.
 MAX_GAPS = 5
+# Errors that mean "this one item is malformed" while normalizing it: the item is
+# skipped (logged once) and the others go on, so one bad item cannot stall a source.
+ITEM_ERRORS: tuple[type[Exception], ...] = (ValueError, LookupError, TypeError,
+                                            AttributeError)
+# Ids of skipped items a source remembers, so each is warned about once, not every poll.
+SKIPPED_LIMIT = 1000
+
+T = TypeVar("T")
 
 
 class SourceError(Exception):
@@ -330,10 +338,47 @@ class Source(ABC):
         self.base_url = (settings.base_url or "").rstrip("/")
         self.options = settings.options
         self.log = logging.getLogger(f"bot.sources.{self.name}")
+        self._skipped: dict[str, None] = {}  # ids of items already warned about (ordered)
 
     @abstractmethod
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
         """New mentions since `cursor` (None: first run, a recent window only)."""
+
+    # -- items: one malformed item is skipped, never the whole fetch -----------------
+
+    def normalize_each(self, items: Iterable[T], normalize: Callable[[T], Mention | None],
+                       item_id: Callable[[T], Any]) -> list[Mention]:
+        """`normalize` applied to each item, the Nones and the malformed items left out.
+
+        An item `normalize` cannot turn into a mention (any of ITEM_ERRORS) is skipped
+        with one warning naming the source and the item id; the caller's cursor moves
+        past it as past any other item, so the next poll does not hit it again. A
+        malformed whole response is still the caller's to reject
+        (SourceError) before it gets here."""
+        mentions: list[Mention] = []
+        for item in items:
+            try:
+                mention = normalize(item)
+            except ITEM_ERRORS as exc:
+                self.skip_item(_item_id(item_id, item), exc)
+                continue
+            if mention is not None:
+                mentions.append(mention)
+        return mentions
+
+    def skip_item(self, item_id: Any, exc: BaseException) -> None:
+        """Note a malformed item that is left out: a warning the first time this source
+        meets its id, debug afterwards (the same item may be returned on later polls)."""
+        ident = str(item_id)
+        reason = _snippet(f"{type(exc).__name__}: {exc}", 160)
+        if ident in self._skipped:
+            self.log.debug("%s: skipping malformed item %s again (%s)", self.name, ident,
+                           reason)
+            return
+        self._skipped[ident] = None
+        while len(self._skipped) > SKIPPED_LIMIT:
+            del self._skipped[next(iter(self._skipped))]
+        self.log.warning("%s: skipping malformed item %s (%s)", self.name, ident, reason)
 
     # -- HTTP helpers: every call paced, timed out, and its failures mapped ------------
 
@@ -400,6 +445,14 @@ class Source(ABC):
             var = self.settings.env_names.get(key, key)
             raise SourceError(f"{self.name}: credential {key} ({var}) is not set")
         return value
+
+
+def _item_id(item_id: Callable[[Any], Any], item: Any) -> str:
+    """The id of an item for a log line; "?" when the id itself is what is malformed."""
+    try:
+        return str(item_id(item))
+    except Exception:  # noqa: BLE001
+        return "?"
 
 
 def network_reason(exc: BaseException) -> str:

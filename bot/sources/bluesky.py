@@ -129,14 +129,10 @@ class BlueskySource(Source):
             collect(lo, hi)
         collect(lower, None)
 
-        newest = since
-        mentions = []
-        for uri, post in found.items():
-            newest = max(newest, _sort_at(post))
-            if uri not in seen_set:
-                mention = self._normalize(post)
-                if mention is not None:
-                    mentions.append(mention)
+        newest = max([since, *(_sort_at(post) for post in found.values())])
+        mentions = self.normalize_each(
+            (post for uri, post in found.items() if uri not in seen_set), self._normalize,
+            lambda post: post["uri"])
         edges = {hi for _, hi in new_gaps}
         recent = [uri for uri, post in found.items()
                   if _sort_at(post) > newest - OVERLAP - timedelta(minutes=1)
@@ -162,12 +158,22 @@ class BlueskySource(Source):
             if not isinstance(data, dict) or not isinstance(data.get("posts"), list):
                 raise SourceError("bluesky: unexpected searchPosts reply (no 'posts' list)")
             page = [p for p in data["posts"] if isinstance(p, dict) and p.get("uri")
-                    and isinstance(p.get("record"), dict)]
+                    and isinstance(p.get("record"), dict) and self._dated(p)]
             posts.extend(page)
             page_cursor = data.get("cursor")
             if not data["posts"] or not page_cursor:
                 return posts, True
         return posts, False
+
+    def _dated(self, post: dict[str, Any]) -> bool:
+        """True when a post has a usable time (the cursor is built from it); a post
+        without one is skipped with a warning rather than failing the whole poll."""
+        try:
+            _sort_at(post)
+        except (SourceError, ValueError, TypeError, AttributeError) as exc:
+            self.skip_item(post["uri"], exc)
+            return False
+        return True
 
     def _normalize(self, post: dict[str, Any]) -> Mention | None:
         record = post["record"]

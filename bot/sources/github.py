@@ -158,7 +158,7 @@ class GitHubSource(Source):
                 self.log.info("github: search for %r timed out server-side; the next poll "
                               "searches the same window again", term)
             items = data["items"]
-            read.extend(self._issue_mention(item) for item in items)
+            read.extend(self.normalize_each(items, self._issue_mention, _issue_id))
             total = min(int(data.get("total_count") or 0), SEARCH_RESULT_CAP)
             if len(items) < PER_PAGE or page * PER_PAGE >= total:
                 return read, complete
@@ -189,9 +189,13 @@ class GitHubSource(Source):
             except (KeyError, TypeError):
                 raise SourceError("github: unexpected GraphQL response (no search result)"
                                   ) from None
-            for node in nodes:
-                if node and node.get("url"):  # non-discussion nodes come back empty
-                    read.append(self._discussion_mention(node))
+            if not isinstance(nodes, list):
+                raise SourceError("github: unexpected GraphQL response (nodes not a list)")
+            # Non-discussion nodes come back empty.
+            read.extend(self.normalize_each(
+                (node for node in nodes if node and (
+                    not isinstance(node, dict) or node.get("url"))),
+                self._discussion_mention, lambda node: node.get("url") or node.get("id")))
             if not info.get("hasNextPage"):
                 return read, True
             after = info.get("endCursor")
@@ -256,6 +260,10 @@ class GitHubSource(Source):
             extra={"kind": "discussion",
                    "category": (node.get("category") or {}).get("name")},
         )
+
+
+def _issue_id(item: Any) -> str:
+    return str(item.get("html_url") or item.get("id"))
 
 
 def _quote(term: str) -> str:

@@ -76,15 +76,10 @@ class HackerNewsSource(Source):
             collect(lo, hi)
         collect(since - OVERLAP_SECONDS, None)
 
-        mentions = []
-        newest = since
-        for object_id, hit in found.items():
-            newest = max(newest, int(hit["created_at_i"]))
-            if object_id in seen_set:
-                continue
-            mention = self._normalize(hit)
-            if mention is not None:
-                mentions.append(mention)
+        newest = max([since, *(int(hit["created_at_i"]) for hit in found.values())])
+        mentions = self.normalize_each(
+            (hit for object_id, hit in found.items() if object_id not in seen_set),
+            self._normalize, lambda hit: hit["objectID"])
         if unsearched and newest > since:
             # Other terms moved the cursor on: keep the skipped term's window as a gap
             # (the next live search only reaches back to newest - OVERLAP).
@@ -123,12 +118,24 @@ class HackerNewsSource(Source):
             if not isinstance(data, dict) or not isinstance(data.get("hits"), list):
                 raise SourceError("hackernews: unexpected response (no 'hits' list)")
             page_hits = [h for h in data["hits"]
-                         if isinstance(h, dict) and "objectID" in h and "created_at_i" in h]
+                         if isinstance(h, dict) and "objectID" in h and self._dated(h)]
             hits.extend(page_hits)
             nb_pages = int(data.get("nbPages") or 0)
             page += 1
             if not data["hits"] or page >= nb_pages:
                 return hits, True, pages_left
+
+    def _dated(self, hit: dict[str, Any]) -> bool:
+        """True when a hit has a usable `created_at_i` (the cursor is built from it);
+        a hit without one is skipped, with a warning when the field is garbled."""
+        if "created_at_i" not in hit:
+            return False
+        try:
+            hit["created_at_i"] = int(hit["created_at_i"])
+        except (ValueError, TypeError) as exc:
+            self.skip_item(hit["objectID"], exc)
+            return False
+        return True
 
     def _normalize(self, hit: dict[str, Any]) -> Mention | None:
         tags = hit.get("_tags") or []

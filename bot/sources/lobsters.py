@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.mention import Mention, parse_time
 from bot.sources.base import (
+    ITEM_ERRORS,
     FetchResult,
     Source,
     SourceError,
@@ -71,8 +72,11 @@ class LobstersSource(Source):
                 try:
                     sid = story["short_id"]
                     created = parse_time(story["created_at"])
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise SourceError(f"lobsters: malformed story in {path}: {exc}") from None
+                except ITEM_ERRORS as exc:
+                    # One broken story must not stall the source: skip it, read on.
+                    sid = story.get("short_id") if isinstance(story, dict) else None
+                    self.skip_item(sid or "?", exc)
+                    continue
                 if created < floor:
                     reached_floor = True
                     continue
@@ -81,8 +85,13 @@ class LobstersSource(Source):
                 seen_set.add(sid)
                 read.append(sid)
                 newest = max(newest, created)
-                if pattern is not None and pattern.search(_haystack(story)):
-                    mentions.append(self._mention(story, created))
+                if pattern is None:
+                    continue
+                try:
+                    if pattern.search(_haystack(story)):
+                        mentions.append(self._mention(story, created))
+                except ITEM_ERRORS as exc:
+                    self.skip_item(sid, exc)
             if reached_floor:
                 break
         else:

@@ -69,8 +69,10 @@ class MastodonSource(Source):
 
         seen = list(cursor.get("seen") or [])
         seen_set = set(seen)
-        mentions = [self._normalize(s) for sid, s in found.items() if sid not in seen_set]
-        return FetchResult([m for m in mentions if m is not None], {
+        mentions = self.normalize_each(
+            (s for sid, s in found.items() if sid not in seen_set), self._normalize,
+            lambda status: status["id"])
+        return FetchResult(mentions, {
             "tags": tag_cursors,
             "search": search_cursors,
             "seen": remember(seen, sorted(found, key=int)),

@@ -116,7 +116,9 @@ class RedditSource(Source):
             self.log.warning("reddit: more than %d pages of new posts; the rest is fetched "
                              "on the next poll", self.max_pages)
 
-        mentions = [self._normalize(p) for pid, p in posts.items() if pid not in seen_set]
+        mentions = self.normalize_each(
+            (p for pid, p in posts.items() if pid not in seen_set), self._normalize,
+            lambda post: post["id"])
         for post in posts.values():
             newest = max(newest, float(post["created_utc"]))
         recent = [pid for pid, p in posts.items()
@@ -135,9 +137,14 @@ class RedditSource(Source):
             children, after = _listing(data)
             for child in children:
                 post = child.get("data") or {}
-                if "id" not in post or "created_utc" not in post:
+                if not isinstance(post, dict) or "id" not in post or "created_utc" not in post:
                     continue
-                if float(post["created_utc"]) <= cutoff:
+                try:  # the cursor is built from it: a garbled time skips the post
+                    post["created_utc"] = float(post["created_utc"])
+                except (TypeError, ValueError) as exc:
+                    self.skip_item(post["id"], exc)
+                    continue
+                if post["created_utc"] <= cutoff:
                     return None  # sorted newest first: everything after is older
                 posts.setdefault(str(post["id"]), post)
             if not after or not children:

@@ -26,6 +26,7 @@ import requests
 
 from bot.mention import Mention
 from bot.sources.base import (
+    ITEM_ERRORS,
     SEEN_LIMIT,
     FetchResult,
     Pacer,
@@ -139,25 +140,45 @@ class RSSSource(Source):
         current: dict[str, None] = {}  # keys of every entry now in the feed, in order
         found: list[Mention] = []
         for entry in parsed.entries:
-            link = _clean_link(entry.get("link") or "")
-            keys = _keys(entry, link)
-            if not keys:
+            try:
+                mention = self._entry(url, parsed, entry, first_run, floor, now, language,
+                                      seen_set, current)
+            except ITEM_ERRORS as exc:
+                # One broken item must not fail the feed; its keys (when they could be
+                # made) are remembered like any other's, so it is not read again.
+                self.skip_item(_entry_id(entry), exc)
                 continue
-            current.update(dict.fromkeys(keys))
-            if any(k in seen_set for k in keys):
-                continue  # re-dated or re-published: the guid or the link is known
-            seen_set.update(keys)
-            created = _entry_time(entry)
-            if created is None and first_run:
-                continue  # undated: cannot tell old from new on a first read
-            if created is not None and created < floor:
-                continue
-            found.append(self._mention(url, parsed, entry, link, created or now, language))
+            if mention is not None:
+                found.append(mention)
         state: dict[str, Any] = {"seen": bounded_seen(seen, list(current))}
         for header, key in (("ETag", "etag"), ("Last-Modified", "modified")):
             if response.headers.get(header):
                 state[key] = response.headers[header]
         return state, found
+
+    def _entry(self, url: str, parsed: Any, entry: Any, first_run: bool, floor: datetime,
+               now: datetime, language: str | None, seen_set: set[str],
+               current: dict[str, None]) -> Mention | None:
+        """The mention for one feed entry, or None when it is known, too old or
+        undated on a first read. Adds the entry's keys to `current` and `seen_set`."""
+        try:
+            link = _clean_link(entry.get("link") or "")
+        except ValueError:  # a garbled link: remember the entry by its guid at least
+            current.update(dict.fromkeys(_keys(entry, "")))
+            raise
+        keys = _keys(entry, link)
+        if not keys:
+            return None
+        current.update(dict.fromkeys(keys))
+        if any(k in seen_set for k in keys):
+            return None  # re-dated or re-published: the guid or the link is known
+        seen_set.update(keys)
+        created = _entry_time(entry)
+        if created is None and first_run:
+            return None  # undated: cannot tell old from new on a first read
+        if created is not None and created < floor:
+            return None
+        return self._mention(url, parsed, entry, link, created or now, language)
 
     def _get(self, url: str, old: dict[str, Any]) -> requests.Response:
         headers = {"Accept": "application/rss+xml, application/atom+xml, "
@@ -245,6 +266,17 @@ def _clean_link(url: str) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
              if not k.lower().startswith("utm_")]
     return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path, urlencode(query), ""))
+
+
+def _entry_id(entry: Any) -> str:
+    """An entry's guid or link, for a log line (links may carry alert tokens: shown
+    masked)."""
+    try:
+        if entry.get("id"):
+            return str(entry["id"])[:MAX_NATIVE_ID]
+        return shown_url(str(entry.get("link") or "")) or "?"
+    except Exception:  # noqa: BLE001
+        return "?"
 
 
 def _keys(entry: Any, link: str) -> list[str]:

@@ -20,6 +20,7 @@ from typing import Any
 
 from bot.mention import Mention
 from bot.sources.base import (
+    ITEM_ERRORS,
     FetchResult,
     RateLimited,
     Source,
@@ -101,15 +102,23 @@ class StackExchangeSource(Source):
                               self.pacer.remaining())
                 break
             data = self._call(site, term, fromdate, page)
-            for item in data.get("items") or []:
-                native_id = str(item.get("question_id", ""))
-                created = int(item.get("creation_date") or 0)
+            items = data.get("items") or []
+            if not isinstance(items, list):
+                raise SourceError("stackexchange: unexpected response ('items' is not a list)")
+            for item in items:
+                native_id = str(item.get("question_id", "")) if isinstance(item, dict) else ""
                 if not native_id or native_id in seen_set:
                     continue
-                seen_set.add(native_id)
+                seen_set.add(native_id)  # a malformed item is remembered too: not retried
                 seen.append(native_id)
+                try:
+                    created = int(item.get("creation_date") or 0)
+                    mention = self._mention(item, site)
+                except ITEM_ERRORS as exc:
+                    self.skip_item(native_id, exc)
+                    continue
                 newest = max(newest, created)
-                found.append(self._mention(item, site))
+                found.append(mention)
             if not data.get("has_more"):
                 break
         else:

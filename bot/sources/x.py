@@ -155,22 +155,24 @@ class XSource(Source):
 
     def _mentions(self, found: dict[str, tuple[dict[str, Any], dict[str, str]]]
                   ) -> list[Mention]:
-        out = []
-        for post_id, (post, users) in found.items():
-            note = post.get("note_tweet") or {}
-            text = html.unescape(note.get("text") or post.get("text") or "").strip()
-            if not text:
-                continue
-            username = users.get(str(post.get("author_id")), "")
-            url = (POST_URL.format(username=username, id=post_id) if username
-                   else ANON_URL.format(id=post_id))
-            lang = post.get("lang")
-            out.append(Mention(
-                source=self.name, native_id=post_id, text=text, url=url,
-                created_at=parse_time(post["created_at"]), author=username, title="",
-                language=lang if isinstance(lang, str) and len(lang) == 2 else None,
-                extra={k: post[k] for k in ("author_id", "conversation_id") if k in post}))
-        return out
+        return self.normalize_each(found.items(), self._normalize, lambda pair: pair[0])
+
+    def _normalize(self, pair: tuple[str, tuple[dict[str, Any], dict[str, str]]]
+                   ) -> Mention | None:
+        post_id, (post, users) = pair
+        note = post.get("note_tweet") or {}
+        text = html.unescape(note.get("text") or post.get("text") or "").strip()
+        if not text:
+            return None
+        username = users.get(str(post.get("author_id")), "")
+        url = (POST_URL.format(username=username, id=post_id) if username
+               else ANON_URL.format(id=post_id))
+        lang = post.get("lang")
+        return Mention(
+            source=self.name, native_id=post_id, text=text, url=url,
+            created_at=parse_time(post["created_at"]), author=username, title="",
+            language=lang if isinstance(lang, str) and len(lang) == 2 else None,
+            extra={k: post[k] for k in ("author_id", "conversation_id") if k in post})
 
 
 def _problem(response: Any) -> str:

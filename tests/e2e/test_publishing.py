@@ -287,6 +287,48 @@ def test_publish_off_never_calls_a_write_api(slack: SlackStandIn, writes: WriteS
         h.stop()
 
 
+def open_answer_modal(h: EarshotHarness, mention, user: str) -> dict[str, Any]:
+    before = len(h.slack.views)
+    assert action(h.url, ids.ANSWER, mention.key, user=user,
+                  message_ts=mention.slack_ts).status_code == 200
+    return wait_for(lambda: h.slack.views[before:], what="answer modal")[0]["view"]
+
+
+def test_a_long_answer_that_is_only_recorded_is_not_length_checked(
+        slack: SlackStandIn, writes: WriteStandIn, tmp_path: Path) -> None:
+    h = start(slack, writes, tmp_path, publish=False)
+    try:
+        long_text = "We are looking into it. " * 40  # 960 characters: over every limit
+        for source in ("mastodon", "bluesky", "x"):
+            m = post(h, source)
+            modal = open_answer_modal(h, m, PUB)
+            resp = view_submission(h.url, ids.ANSWER_VIEW, modal["private_metadata"],
+                                   answer_values(long_text), user=PUB)
+            assert resp.status_code == 200
+            assert not resp.text or "errors" not in resp.json()  # a plain ack
+            wait_for(lambda m=m: events(h, m, "answered"), what="recorded")
+            [recorded] = events(h, m, "answered")
+            assert recorded.data["published"] is False
+            assert recorded.data["text"] == long_text.strip()
+        assert writes.requests == []
+    finally:
+        h.stop()
+
+
+@pytest.mark.parametrize("user", [PUB, AUTHOR])  # "publish" and "approval" modes
+def test_a_long_answer_to_publish_is_refused_inside_the_modal(
+        earshot: EarshotHarness, writes: WriteStandIn, user: str) -> None:
+    m = post(earshot, "x")
+    modal = open_answer_modal(earshot, m, user)
+    resp = view_submission(earshot.url, ids.ANSWER_VIEW, modal["private_metadata"],
+                           answer_values("語" * 141), user=user)
+    body = resp.json()
+    assert body["response_action"] == "errors"
+    assert "Too long for X: 282 of 280" in body["errors"][v.ANSWER_BLOCK]
+    assert events(earshot, m, "answered") == [] and events(earshot, m, "draft") == []
+    assert writes.requests == []
+
+
 @pytest.mark.parametrize("who", ["payload_team", EXTERNAL, GUEST])
 def test_outsiders_and_guests_are_refused_and_change_nothing(
         earshot: EarshotHarness, writes: WriteStandIn, who: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answering import length_problem
+from bot.answering import APPROVAL, PUBLISH, RECORD, length_problem
 from bot.mention import Mention, utcnow
 from bot.publish.length import (
     LIMITS,
@@ -60,18 +60,25 @@ def test_exactly_at_the_limit_fits_and_one_more_does_not(source: str, unit: str,
     assert problem is not None and str(LIMITS[source]) in problem
 
 
-def test_length_problem_names_the_source_and_the_count() -> None:
-    assert length_problem(_mention("bluesky"), "x" * 312) == (
+@pytest.mark.parametrize("mode", [PUBLISH, APPROVAL])
+def test_length_problem_names_the_source_and_the_count(mode: str) -> None:
+    assert length_problem(_mention("bluesky"), "x" * 312, mode) == (
         "Too long for Bluesky: 312 of 300 characters.")
-    assert length_problem(_mention("bluesky"), "fine") is None
+    assert length_problem(_mention("bluesky"), "fine", mode) is None
 
 
 def test_length_problem_ignores_sources_we_never_write_to() -> None:
-    assert length_problem(_mention("hackernews"), "x" * 5000) is None
+    assert length_problem(_mention("hackernews"), "x" * 5000, PUBLISH) is None
 
 
-def test_length_problem_refuses_an_empty_reply() -> None:
-    assert length_problem(_mention("mastodon"), "  \n ") == "Write a reply first."
+@pytest.mark.parametrize("source", ["bluesky", "mastodon", "x"])
+def test_a_reply_only_recorded_in_the_thread_has_no_length_limit(source: str) -> None:
+    assert length_problem(_mention(source), "x" * (LIMITS[source] + 200), RECORD) is None
+
+
+@pytest.mark.parametrize("mode", [RECORD, PUBLISH, APPROVAL])
+def test_length_problem_refuses_an_empty_reply(mode: str) -> None:
+    assert length_problem(_mention("mastodon"), "  \n ", mode) == "Write a reply first."
 
 
 def test_clean_reply_strips_control_and_bidi_characters_and_blank_runs() -> None:

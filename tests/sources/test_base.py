@@ -263,3 +263,36 @@ def test_connection_failures_are_described_in_a_few_words(make_settings, brand):
         assert reason in message
         assert "HTTPConnectionPool" not in message and "Max retries" not in message
         assert len(message) < 160 and "\n" not in message
+
+
+def test_normalize_each_skips_malformed_items_and_warns_once_per_id(
+        make_settings, brand, caplog):
+    src = EchoSource(make_settings("hackernews", "http://127.0.0.1:9"), brand)
+
+    def normalize(item: dict[str, Any]) -> Any:
+        if item.get("empty"):
+            return None
+        return int(item["n"])  # any non-None stands in for a Mention here
+
+    items = [{"id": "a", "n": "1"}, {"id": "b", "n": "x"}, {"id": "c"},
+             {"id": "d", "empty": True}, "not even a dict", {"id": "e", "n": "5"}]
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        first = src.normalize_each(items, normalize, lambda item: item["id"])
+        second = src.normalize_each(items, normalize, lambda item: item["id"])
+    assert first == second == [1, 5]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 3  # b (ValueError), c (KeyError), the string (id unknown)
+    assert all(w.startswith("hackernews: skipping malformed item") for w in warnings)
+    assert any(" b (ValueError" in w for w in warnings)
+    assert any(" c (KeyError" in w for w in warnings)
+    assert any(" ? (" in w for w in warnings)
+
+
+def test_normalize_each_lets_unexpected_errors_through(make_settings, brand):
+    src = EchoSource(make_settings("hackernews", "http://127.0.0.1:9"), brand)
+
+    def normalize(item: Any) -> Any:
+        raise RuntimeError("a bug, not bad data")
+
+    with pytest.raises(RuntimeError):
+        src.normalize_each([{"id": "a"}], normalize, lambda item: item["id"])

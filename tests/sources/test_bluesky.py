@@ -189,3 +189,21 @@ def test_server_error_timeout_and_bad_json(api, source, load_fixture):
     api.add(SEARCH, "<html>", content_type="application/json")
     with pytest.raises(SourceError, match="malformed JSON"):
         src.fetch(None)
+
+
+def test_a_malformed_post_is_skipped_not_fatal(api, source, load_fixture, caplog):
+    page = load_fixture("bluesky/search_page1.json")
+    good = [p["uri"] for p in page["posts"]]
+    undated = {**page["posts"][0], "uri": "at://did:plc:x/app.bsky.feed.post/undated",
+               "record": {"text": "Acme"}, "indexedAt": None}
+    garbled = {**page["posts"][0], "uri": "at://did:plc:x/app.bsky.feed.post/garbled",
+               "author": "not an object"}
+    page["posts"] += [undated, garbled]
+    api.add(SEARCH, page | {"cursor": None})
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        result = source().fetch(None)
+    assert [m.native_id for m in result.mentions] == good
+    assert garbled["uri"] in result.cursor["seen"]
+    warnings = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert len(warnings) == 2
+    assert any("undated" in w for w in warnings) and any("garbled" in w for w in warnings)

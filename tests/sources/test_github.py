@@ -291,3 +291,20 @@ def test_incomplete_results_do_not_move_the_window(api, load_fixture, make_sourc
     assert [m.native_id for m in result.mentions] == ["octo-org/shop/issues/416"]
     assert state["since"] == (NOW - timedelta(hours=24)).isoformat()
     assert state["seen"] == ["octo-org/shop/issues/416"]
+
+
+def test_a_malformed_issue_is_skipped_not_fatal(api, load_fixture, make_source,
+                                                 monkeypatch, caplog):
+    monkeypatch.setattr(github, "PER_PAGE", 2)
+    page = load_fixture("github/search_issues_page1.json")
+    page["items"].append({**page["items"][0], "html_url":
+                          "https://github.com/octo-org/shop/issues/999",
+                          "created_at": None})
+    api.add(SEARCH, page)
+    api.add(SEARCH, load_fixture("github/search_issues_page2.json"))
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        result = make_source().fetch(None)
+    assert sorted(m.native_id for m in result.mentions) == [
+        "octo-org/shop/issues/412", "octo-org/shop/issues/416", "someone/acme-cli/issues/7"]
+    (warning,) = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert "github" in warning and "issues/999" in warning

@@ -3,6 +3,7 @@ responses."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -241,3 +242,44 @@ def test_term_left_without_pages_keeps_its_window_for_the_next_poll(
     covered = newest <= since or any(
         g_lo <= lo and g_hi >= newest for g_lo, g_hi in result.cursor["gaps"])
     assert covered, result.cursor  # "Acme Air" in (lo, newest] is still to be read
+
+
+def test_one_malformed_hit_is_skipped_and_the_cursor_moves_past_it(
+        api, source, load_fixture, caplog):
+    page = load_fixture("hackernews/page1.json")
+    good_ids = [h["objectID"] for h in page["hits"]]
+    newest = max(h["created_at_i"] for h in page["hits"])
+    broken = {**page["hits"][0], "objectID": "46011099", "created_at": "not a time",
+              "created_at_i": newest + 60}
+    page["hits"].insert(0, broken)
+    page["nbPages"] = 1
+    api.default(PATH, page)
+    src = source()
+
+    with caplog.at_level(logging.WARNING, logger="bot.sources"):
+        result = src.fetch(None)
+    assert [m.native_id for m in result.mentions] == good_ids
+    assert result.cursor["since"] == newest + 60  # past the broken hit
+    assert "46011099" in result.cursor["seen"]
+    (warning,) = [r for r in caplog.records if "malformed" in r.getMessage()]
+    assert "hackernews" in warning.getMessage() and "46011099" in warning.getMessage()
+
+    # The overlap window returns it again: not a mention, and not warned about twice.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="bot.sources"):
+        again = src.fetch(result.cursor)
+    assert again.mentions == []
+    assert not [r for r in caplog.records if "malformed" in r.getMessage()]
+
+
+def test_a_hit_with_a_garbled_time_is_skipped_not_fatal(api, source, load_fixture, caplog):
+    page = load_fixture("hackernews/page1.json")
+    page["hits"].append({**page["hits"][0], "objectID": "46011098",
+                         "created_at_i": "yesterday"})
+    page["nbPages"] = 1
+    api.add(PATH, page)
+    with caplog.at_level(logging.WARNING, logger="bot.sources"):
+        result = source().fetch(None)
+    assert "46011098" not in [m.native_id for m in result.mentions]
+    assert len(result.mentions) == len(page["hits"]) - 1
+    assert any("46011098" in r.getMessage() for r in caplog.records)

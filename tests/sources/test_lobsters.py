@@ -157,3 +157,17 @@ def test_page_cap_is_respected(api, load_fixture, make_source, monkeypatch):
     api.default("/newest/page/3.json", [])
     make_source(brand_=BrandSettings(name="x", terms=("nothing",))).fetch(None)
     assert [r.path for r in api.requests] == [PAGE1, PAGE2]
+
+
+def test_a_malformed_story_is_skipped_not_fatal(api, load_fixture, make_source, caplog):
+    page = load_fixture("lobsters/newest.json")
+    broken = dict(page[0], short_id="b4d001", created_at="not a time")
+    api.add(PAGE1, [broken, *page])
+    api.add(PAGE2, load_fixture("lobsters/newest_page2.json"))
+
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        result = make_source().fetch(None)
+
+    assert sorted(m.native_id for m in result.mentions) == ["k3xq9z", "r7t6y5", "zz9y8x"]
+    (warning,) = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert "lobsters" in warning and "b4d001" in warning

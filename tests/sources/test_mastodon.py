@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -191,3 +192,33 @@ def test_search_pages_by_offset_until_it_reaches_the_cursor(api, source, load_fi
     assert first.param("min_id") == str(lower)
     assert len(result.mentions) == 60
     assert result.cursor["search"]["Acme"]["newest"] == str(newest)
+
+
+@pytest.mark.parametrize("damage", [
+    {"created_at": "sometime last week"},  # ValueError
+    {"account": "ana"},  # AttributeError: an account that is not an object
+    {"content": 42},  # TypeError in the HTML parser
+])
+def test_one_malformed_status_is_skipped_and_the_tag_cursor_moves_past_it(
+        api, source, load_fixture, caplog, damage):
+    statuses = load_fixture("mastodon/tag_newest.json")
+    broken_id = str(int(statuses[0]["id"]) + 1)
+    broken = {**statuses[1], "id": broken_id, **damage}
+    api.add(TAG, [broken, *statuses])
+    src = source()
+
+    with caplog.at_level(logging.WARNING, logger="bot.sources"):
+        result = src.fetch(None)
+    assert [m.native_id for m in result.mentions] == [s["uri"] for s in statuses]
+    assert result.cursor["tags"] == {"acme": broken_id}  # past the broken status
+    assert broken_id in result.cursor["seen"]
+    (warning,) = [r for r in caplog.records if "malformed" in r.getMessage()]
+    assert "mastodon" in warning.getMessage() and broken_id in warning.getMessage()
+
+    # The next poll starts after it: the broken status is not asked for again.
+    api.add(TAG, [])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="bot.sources"):
+        again = src.fetch(result.cursor)
+    assert api.requests[-1].param("min_id") == broken_id
+    assert again.mentions == [] and not caplog.records

@@ -194,3 +194,19 @@ def test_burst_past_the_page_cap_resumes_from_after_next_poll(
     assert new_req.param("after") is None
     assert [m.native_id for m in second.mentions] == ["1h2abca"]
     assert second.cursor["gaps"] == [["t3_1h2abcc", first.cursor["newest"] - 600]]
+
+
+def test_a_malformed_post_is_skipped_not_fatal(api, source, load_fixture, caplog):
+    page = load_fixture("reddit/search_page1.json")
+    first = page["data"]["children"][0]["data"]
+    page["data"]["children"][1:1] = [
+        {"kind": "t3", "data": {**first, "id": "b4dtime", "created_utc": "noon"}},
+        {"kind": "t3", "data": {**first, "id": "b4dbody", "selftext": 7}}]
+    api.add("/search", page)
+    api.add("/search", load_fixture("reddit/search_page2.json"))
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        result = source().fetch(None)
+    assert [m.native_id for m in result.mentions] == ["1h2abcd", "1h2abcc", "1h2abca"]
+    warnings = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert len(warnings) == 2
+    assert any("b4dtime" in w for w in warnings) and any("b4dbody" in w for w in warnings)

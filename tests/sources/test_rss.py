@@ -245,3 +245,39 @@ def test_private_feed_keys_stay_out_of_errors_and_logs(api, make_source, caplog)
     assert "/alerts/feeds/…/…" in str(info.value)
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
     assert not any("15243712345678901234" in line for line in ours)
+
+
+BROKEN_ENTRY = b"""
+  <entry>
+    <id>tag:example.com,2026:broken-date</id>
+    <title>Acme from the far future</title>
+    <link href="https://news.example.com/acme-future"></link>
+    <updated>9999-12-31T23:00:00-05:00</updated>
+    <content type="html">a date no datetime can hold</content>
+  </entry>
+</feed>"""
+
+
+def test_a_malformed_item_is_skipped_and_remembered_not_fatal(api, alerts, make_source,
+                                                               caplog):
+    feed = alerts.replace(b"</feed>", BROKEN_ENTRY)
+    api.default(ALERTS, feed, content_type=ATOM)
+    src = make_source()
+
+    with caplog.at_level(logging.WARNING, logger="bot.sources"):
+        result = src.fetch(None)
+    # The two good alerts still come through, and the poll succeeds.
+    assert sorted(m.url for m in result.mentions) == [
+        "https://news.example.com/2026/11/23/acme-refund-delays",
+        "https://travel.example.net/acme-air-routes"]
+    (warning,) = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert "rss" in warning and "tag:example.com,2026:broken-date" in warning
+    # The broken item's guid and link are in the cursor's seen keys (2 + 2 good ones)...
+    assert len(result.cursor["feeds"][api.url + ALERTS]["seen"]) == 6
+
+    # ... so the next poll neither fails nor warns about it again.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="bot.sources"):
+        again = src.fetch(result.cursor)
+    assert again.mentions == []
+    assert not [r for r in caplog.records if "malformed" in r.getMessage()]

@@ -227,3 +227,20 @@ def test_same_process_honours_a_backoff_from_the_previous_poll(api, load_fixture
         source.fetch(without_stored_backoff)
     assert 290 < info.value.retry_after <= 300
     assert len(api.requests) == 1
+
+
+def test_a_malformed_question_is_skipped_and_remembered(api, load_fixture, make_source,
+                                                         caplog):
+    page = load_fixture("stackexchange/search_advanced_page1.json")
+    page["items"].append({**page["items"][0], "question_id": 79811999,
+                          "creation_date": "today", "owner": "nobody"})
+    api.add(PATH, page)
+    api.add(PATH, load_fixture("stackexchange/search_advanced_page2.json"))
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        result = make_source().fetch(None)
+    assert sorted(m.native_id for m in result.mentions) == ["79811001", "79811042",
+                                                            "79811107"]
+    (state,) = result.cursor["terms"].values()
+    assert "79811999" in state["seen"]  # not read again next poll
+    (warning,) = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert "stackexchange" in warning and "79811999" in warning

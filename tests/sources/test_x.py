@@ -196,3 +196,18 @@ def test_other_400_is_a_clear_error(api, source):
             status=400)
     with pytest.raises(SourceError, match="The query is malformed"):
         source().fetch({"since_id": "42", "gaps": []})
+
+
+def test_a_malformed_post_is_skipped_and_the_cursor_moves_past_it(
+        api, source, load_fixture, caplog):
+    page = load_fixture("x/search_page1.json")
+    newest = str(int(page["meta"]["newest_id"]) + 1)
+    page["data"].insert(0, {**page["data"][0], "id": newest, "created_at": "soon"})
+    page["meta"] = {**page["meta"], "newest_id": newest}
+    api.add(PATH, page)
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        result = source().fetch(None)
+    assert [m.native_id for m in result.mentions] == ids(load_fixture("x/search_page1.json"))
+    assert result.cursor["since_id"] == newest
+    (warning,) = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert "x:" in warning and newest in warning

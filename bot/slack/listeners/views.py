@@ -33,7 +33,11 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors",
                 errors={v.ANSWER_BLOCK: "This mention no longer exists."})
             return
-        problem = answering.length_problem(mention, text)
+        # Publish and approval are length-checked alike, so only "record or not" matters
+        # here; that is known without asking Slack who publishes (not before the ack).
+        mode = answering.PUBLISH if answering.will_publish(services, mention) \
+            else answering.RECORD
+        problem = answering.length_problem(mention, text, mode)
         if problem:
             ack(response_action="errors", errors={v.ANSWER_BLOCK: problem})
             return
