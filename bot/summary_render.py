@@ -13,8 +13,9 @@ from dataclasses import asdict
 from typing import Any
 from urllib.parse import quote
 
-from bot.slack.blocks import SOURCE_LABELS, escape_mrkdwn, slack_len
+from bot.slack.blocks import SOURCE_LABELS, escape_mrkdwn, link, slack_len
 from bot.summary import DepartmentLine, Example, Report, ThemeLine
+from bot.text import printable
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3_000
@@ -47,16 +48,6 @@ def signed(value: float) -> str:
     return f"+{value:.1f}" if value > 0 else f"−{-value:.1f}"
 
 
-# C0/C1 control characters (ESC starts terminal escape sequences): a post must not be
-# able to rewrite the terminal that prints the text summary.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """`text` without control characters (line breaks and tabs are kept)."""
-    return _CONTROL.sub("", text)
-
-
 def excerpt(text: str, limit: int = EXCERPT) -> str:
     """One line of at most `limit` characters, cut at a word where possible."""
     text = re.sub(r"\s+", " ", printable(text)).strip()
@@ -79,8 +70,7 @@ def _safe_url(url: str) -> str | None:
 
 def mrkdwn_link(url: str, label: str) -> str:
     safe = _safe_url(url)
-    label = escape_mrkdwn(label)
-    return f"<{safe}|{label}>" if safe else label
+    return link(safe, label) if safe else escape_mrkdwn(label)
 
 
 def _theme_change(t: ThemeLine) -> str:

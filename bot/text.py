@@ -21,6 +21,16 @@ WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _INVISIBLE_RE = re.compile("[\u200b-\u200f\u2060\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
 
 
+# C0/C1 control characters (ESC starts terminal escape sequences): a post printed by a
+# command must not be able to rewrite the terminal.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` without control characters (line breaks and tabs are kept)."""
+    return _CONTROL_RE.sub("", text)
+
+
 def clean(text: str) -> str:
     """Unescape HTML entities (twice: exports often double-escape) and normalize Unicode."""
     text = html.unescape(html.unescape(text or ""))

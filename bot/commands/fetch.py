@@ -14,6 +14,7 @@ from bot.polling import PollOutcome
 from bot.scheduler import build_pollers, build_scheduler
 from bot.settings import Settings, load_settings
 from bot.store import open_store
+from bot.text import printable  # posts must not send terminal escapes
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_once(settings: Settings, data_dir: str, only: list[str] | None, *,
               dry_run: bool) -> int:
     store = open_store(data_dir)
-    outbox = None if dry_run else _outbox_or_none(settings, store)
-    # Without Slack the mentions are still queued (by an outbox that never sends), so
-    # `serve` posts them later; a mention stored without its outbox row is never posted.
-    queue = None if dry_run else (outbox or _queue_only(settings, store))
+    queue, outbox = (None, None) if dry_run else _queues(settings, store)
     try:
         if outbox is not None:
             outbox.queue_unposted()
@@ -89,7 +87,7 @@ def _run_forever(settings: Settings) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     store = open_store(settings.data_dir)
-    outbox = _outbox_or_none(settings, store)
+    queue, outbox = _queues(settings, store)
     worker = None
     if outbox is not None:
         from bot.slack.outbox import OutboxWorker
@@ -97,8 +95,8 @@ def _run_forever(settings: Settings) -> int:
         outbox.queue_unposted()
         worker = OutboxWorker(outbox)
         worker.start()
-    scheduler = build_scheduler(settings, store, outbox or _queue_only(settings, store),
-                                poll_only=True, scheduler=BlockingScheduler(timezone="UTC"))
+    scheduler = build_scheduler(settings, store, queue, poll_only=True,
+                                scheduler=BlockingScheduler(timezone="UTC"))
     log.info("polling %d source(s); Ctrl-C to stop", len(settings.enabled_sources()))
     try:
         scheduler.start()
@@ -111,25 +109,22 @@ def _run_forever(settings: Settings) -> int:
     return 0
 
 
-def _outbox_or_none(settings: Settings, store):  # type: ignore[no-untyped-def]
+def _queues(settings: Settings, store):  # type: ignore[no-untyped-def]
+    """(queue, sender): where the pipeline queues posts, and the outbox that sends them
+    (None without a Slack token). Without Slack the mentions are still queued, by an
+    outbox that never sends, so `serve` posts them later: a mention stored without its
+    outbox row would never be posted."""
+    from bot.slack.outbox import Outbox
+
     if not settings.slack.bot_token:
-        return None
+        return Outbox(store, None, settings, lanes=1), None  # type: ignore[arg-type]
     from bot.slack.client import make_client
-    from bot.slack.outbox import Outbox
 
-    return Outbox(store, make_client(settings.slack), settings)
-
-
-def _queue_only(settings: Settings, store):  # type: ignore[no-untyped-def]
-    """An outbox with no Slack client, only to queue posts; it is never drained."""
-    from bot.slack.outbox import Outbox
-
-    return Outbox(store, None, settings, lanes=1)  # type: ignore[arg-type]
+    outbox = Outbox(store, make_client(settings.slack), settings)
+    return outbox, outbox
 
 
 def print_mentions(mentions: Iterable[Mention], out: TextIO) -> None:
-    from bot.summary_render import printable  # posts must not send terminal escapes
-
     for m in mentions:
         flag = "complaint" if m.complaint else "no complaint"
         snippet = " ".join(printable(m.text).split())
