@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from tinydb import TinyDB, where  # noqa: E402
 
+from bot.listeners.home import gather_home_from_store  # noqa: E402
 from bot.mention import Link, Mention, State  # noqa: E402
 from bot.slack import views  # noqa: E402
-from bot.slack.listeners.home import gather_home_from_store  # noqa: E402
 from bot.store.base import Store  # noqa: E402
 from bot.store.tinydb_store import TinyDBStore  # noqa: E402
 

@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.commands.replay import judge_posts  # noqa: E402
-from bot.exports import Post, read_posts  # noqa: E402
-from bot.judge import Judge  # noqa: E402
+from bot.ingest.exports import Post, read_posts  # noqa: E402
+from bot.judgment.judge import Judge  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.text import clean  # noqa: E402
 

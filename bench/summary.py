@@ -24,8 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.mention import Event, Link, Mention, State  # noqa: E402
-from bot.summary import build_report  # noqa: E402
-from bot.summary_render import to_json, to_slack, to_text  # noqa: E402
+from bot.summary.render import to_json, to_slack, to_text  # noqa: E402
+from bot.summary.report import build_report  # noqa: E402
 
 NOW = datetime(2026, 3, 10, 9, tzinfo=UTC)
 COMPLAINTS = [
@@ -102,9 +102,9 @@ def main() -> int:
     if args.no_store:
         return 0
 
-    from bot import summary_jobs
     from bot.settings import parse_settings
     from bot.store import open_store
+    from bot.summary import jobs as summary_jobs
 
     settings = parse_settings({
         "brand": {"terms": ["acme"]},

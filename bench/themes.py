@@ -3,7 +3,7 @@
   .venv/bin/python bench/themes.py [CSV] [--config config/examples/airline.toml]
 
 Runs the same path as `python -m bot summary --from CSV --dry-run` (every post judged by
-bot.judge, themes found among the judged complaints), then scores the top 10 themes over
+bot.judgment.judge, themes found among the judged complaints), then scores the top 10 themes over
 the tweets labelled negative whose `negativereason` is not "Can't Tell":
 
 - coverage: the share of those tweets that sit in one of the top 10 themes;
@@ -32,9 +32,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.commands.summary import report_from_export  # noqa: E402
-from bot.judge import Judge  # noqa: E402
+from bot.judgment.judge import Judge  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
-from bot.themes import Doc, find_themes  # noqa: E402
+from bot.summary.themes import Doc, find_themes  # noqa: E402
 
 DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared/data/airline_tweets.shared.csv"
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config/examples/airline.toml"

@@ -1,7 +1,7 @@
 """Wire the Slack app: build_app(settings, store) -> slack_bolt.App. No work at import time.
 
 Acknowledging inside Slack's 3 s window: listeners are written "ack() first, then the
-work"; bot.slack.listeners.AckFirst runs each on a worker thread and lets Bolt answer
+work"; bot.listeners.AckFirst runs each on a worker thread and lets Bolt answer
 the moment ack() is called (hence `process_before_response=True`: to Bolt, the wrapper
 is the whole listener). The worker pool is sized for bursts (Bolt's default of 10
 threads would queue the 11th click behind slow Web API calls).
@@ -102,7 +102,7 @@ def build_app(
         else:
             log.exception("error while handling %s", kind, exc_info=error)
 
-    from bot.slack.listeners import register_all
+    from bot.listeners import register_all
 
     register_all(app, services, executor)
     return app

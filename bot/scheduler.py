@@ -17,9 +17,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.ingest.pipeline import Pipeline, Poster
+from bot.ingest.polling import SourcePoller
 from bot.mention import utcnow
-from bot.pipeline import Pipeline, Poster
-from bot.polling import SourcePoller
 from bot.settings import Settings
 from bot.sources import build_source
 from bot.store.base import Store
@@ -75,7 +75,8 @@ def build_scheduler(
     if outbox is None or poll_only:
         return scheduler
 
-    from bot import summary_jobs, workflow
+    from bot import workflow
+    from bot.summary import jobs as summary_jobs
 
     scheduler.add_job(
         _call_with_now, summary_jobs.daily_summary_trigger(settings),

@@ -196,7 +196,7 @@ def test_dry_run_output_carries_no_terminal_escapes_from_posts():
 
 
 def test_text_summary_carries_no_terminal_escapes_from_posts():
-    from bot.summary_render import excerpt, printable
+    from bot.summary.render import excerpt, printable
 
     assert excerpt("bag \x1b[2J lost\x00") == "bag [2J lost"
     assert printable("a\x1b[31m\tb\nc\x7f") == "a[31m\tb\nc"

@@ -15,7 +15,7 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bot.publish.audit import audit_rows, write_csv
+from bot.answers.audit import audit_rows, write_csv
 from bot.settings import load_settings
 from bot.store import open_store
 

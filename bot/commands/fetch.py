@@ -9,8 +9,8 @@ import tempfile
 from collections.abc import Iterable
 from typing import TextIO
 
+from bot.ingest.polling import PollOutcome
 from bot.mention import Mention
-from bot.polling import PollOutcome
 from bot.scheduler import build_pollers, build_scheduler
 from bot.settings import Settings, load_settings
 from bot.store import open_store

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.exports import ExportError, Post, read_posts
-from bot.judge import Judge
+from bot.ingest.exports import ExportError, Post, read_posts
+from bot.judgment.judge import Judge
 from bot.settings import load_settings
 
 log = logging.getLogger(__name__)

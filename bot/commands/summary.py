@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.exports import ExportError, Post, read_posts
+from bot.ingest.exports import ExportError, Post, read_posts
 from bot.mention import Mention, utcnow
 from bot.settings import Settings, load_settings
-from bot.summary import Report, build_report, day_window
-from bot.summary_render import to_json, to_slack, to_text
+from bot.summary.render import to_json, to_slack, to_text
+from bot.summary.report import Report, build_report, day_window
 
 if TYPE_CHECKING:
-    from bot.judge import Judge
+    from bot.judgment.judge import Judge
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +91,9 @@ def _print(report: Report, args: argparse.Namespace) -> None:
 
 
 def _from_store(settings: Settings, args: argparse.Namespace, day: date | None) -> int:
-    from bot import summary_jobs
     from bot.store import open_store
     from bot.store.lockfile import StoreLockedError
+    from bot.summary import jobs as summary_jobs
 
     try:
         # --dry-run/--json only read: without the lock, so also while the bot runs.
@@ -143,8 +143,8 @@ def report_from_export(settings: Settings, path: Path, day: date | None) -> Repo
     """Judge every post of the export like the pipeline would, then build the report
     for `day` (default: the export's last day). Posts without created_at are all taken
     to be from the reported day."""
-    from bot import summary_jobs
-    from bot.judge import Judge
+    from bot.judgment.judge import Judge
+    from bot.summary import jobs as summary_jobs
 
     posts = list(read_posts(path))
     if not posts:

@@ -1,1 +1,2 @@
-"""Everything Slack: message blocks, the posting outbox, the Bolt listeners."""
+"""Slack's own low layer: the Web API client, Block Kit builders, views, the posting
+outbox and the guard. It knows nothing above it (no workflow, answers or listeners)."""

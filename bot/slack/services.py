@@ -114,7 +114,7 @@ class Services:
     outbox: Any  # bot.slack.outbox.Outbox (Any: tests may pass a recording fake)
     clock: Callable[[], datetime] = utcnow
     client: WebClient | None = None
-    publishers: Any = None  # bot.publishers (P): who may publish answers
+    publishers: Any = None  # bot.answers.publishers (P): who may publish answers
     team_id: str | None = None  # the workspace that installed the app (from auth.test)
     channels: ChannelDirectory | None = field(default=None, repr=False)
 

@@ -14,15 +14,17 @@ from typing import Any
 import pytest
 
 from bot.__main__ import main
+from bot.answers import drafts, messages
 from bot.app import build_app, build_services
 from bot.mention import State
-from bot.publish import drafts, messages
 from bot.slack import ids
 from bot.slack import views as v
 from bot.slack.client import make_client
 from bot.slack.outbox import Outbox
 from bot.store import open_store
 from bot.web import WebServer
+from tests.answers.conftest import ENV, source_tables
+from tests.answers.standins import WriteStandIn
 from tests.e2e.helpers import (
     CHANNELS,
     USERS,
@@ -38,8 +40,6 @@ from tests.e2e.helpers import (
     view_submission,
     wait_for,
 )
-from tests.publish.conftest import ENV, source_tables
-from tests.publish.standins import WriteStandIn
 from tests.slack_standin import SlackStandIn
 
 AUTHOR, PUB, PUB2, OTHER = USERS  # PUB and PUB2 are publishers; AUTHOR and OTHER are not

@@ -14,7 +14,7 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
-from bot.slack.listeners import AckFirst
+from bot.listeners import AckFirst
 from tests.e2e.helpers import action_payload, view_submission_payload
 
 
@@ -84,7 +84,7 @@ def test_a_failure_after_the_ack_is_logged(app_and_wrapper, caplog):
         raise RuntimeError("late boom")
 
     wrapped.action("a")(late)
-    with caplog.at_level(logging.ERROR, logger="bot.slack.listeners"):
+    with caplog.at_level(logging.ERROR, logger="bot.listeners"):
         assert _dispatch(app, action_payload("a", "k")).status == 200
         failed.wait(5)
         deadline = time.monotonic() + 5

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from bot.listeners.home import gather_home_from_store
 from bot.mention import Event
 from bot.slack import views
-from bot.slack.listeners.home import gather_home_from_store
 from bot.store.tinydb_store import TinyDBStore
 from tests.store.helpers import T0
 from tests.store.test_queries import random_changes

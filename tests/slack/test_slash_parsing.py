@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.slack.listeners.commands import EscalateArgs, parse_escalate
+from bot.listeners.commands import EscalateArgs, parse_escalate
 
 
 def test_parse_escalate_reads_id_target_and_reason():

@@ -159,8 +159,8 @@ def test_outage_mid_poll_then_recovery_misses_nothing_and_stores_nothing_twice(
         api, load_fixture, tmp_path):
     """The real source behind the real poller and store: a 500 on page 2 keeps the old
     cursor; the next poll collects the whole burst, and nothing is stored twice."""
-    from bot.pipeline import Pipeline
-    from bot.polling import SourcePoller
+    from bot.ingest.pipeline import Pipeline
+    from bot.ingest.polling import SourcePoller
     from bot.settings import load_settings
     from bot.store import open_store
 

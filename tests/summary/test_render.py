@@ -6,9 +6,9 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from bot.slack.blocks import slack_len
-from bot.summary import build_report
-from bot.summary_jobs import post_daily_summary
-from bot.summary_render import MAX_BLOCKS, MAX_SECTION, MAX_TEXT, duration, to_slack, to_text
+from bot.summary.jobs import post_daily_summary
+from bot.summary.render import MAX_BLOCKS, MAX_SECTION, MAX_TEXT, duration, to_slack, to_text
+from bot.summary.report import build_report
 from tests.summary.helpers import mention, settings
 
 DAY = datetime(2026, 3, 10, tzinfo=UTC)
@@ -121,7 +121,7 @@ def test_daily_summary_posts_once_through_the_outbox_to_slack(tmp_path, slack, s
 
 
 def test_example_url_with_a_line_break_stays_one_link():
-    from bot.summary_render import mrkdwn_link
+    from bot.summary.render import mrkdwn_link
 
     out = mrkdwn_link("https://x.example/a\nb\tc", "E-1")
     assert out == "<https://x.example/a%0Ab%09c|E-1>"

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.mention import Event, State
-from bot.summary import build_report, day_window, median, percentile
-from bot.summary_render import to_json, to_text
+from bot.summary.render import to_json, to_text
+from bot.summary.report import build_report, day_window, median, percentile
 from tests.summary.helpers import mention
 
 DAY = datetime(2026, 3, 10, tzinfo=UTC)  # the reported day starts here (UTC)

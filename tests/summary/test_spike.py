@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.mention import Mention
 from bot.store import Store
-from bot.summary_jobs import SPIKE_META, check_spike
+from bot.summary.jobs import SPIKE_META, check_spike
 from tests.summary.helpers import mention, settings
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)

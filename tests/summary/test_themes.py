@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.themes import Doc, Tokenizer, find_themes
+from bot.summary.themes import Doc, Tokenizer, find_themes
 
 
 def docs(texts: list[str], prefix: str) -> list[Doc]:

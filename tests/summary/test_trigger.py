@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.summary_jobs import daily_summary_trigger
+from bot.summary.jobs import daily_summary_trigger
 from tests.summary.helpers import settings
 
 

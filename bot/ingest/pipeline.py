@@ -1,0 +1,113 @@
+"""match -> dedupe -> judge -> store -> enqueue for posting.
+
+One mention per story: a post already stored (same key) is skipped; a copy of a stored
+story (same fingerprint, or same URL) on another source or with trivial changes is merged
+into the stored mention as an extra link, and its Slack message refreshed, instead of
+becoming a new mention.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from bot.judgment.dedupe import fingerprint
+from bot.judgment.judge import Judge
+from bot.judgment.matching import Matcher
+from bot.mention import Link, Mention, utcnow
+from bot.settings import Settings
+from bot.store.base import Store
+
+log = logging.getLogger(__name__)
+
+
+class Poster(Protocol):
+    """What the pipeline needs from the Slack outbox."""
+
+    def post_mention(self, mention: Mention) -> None: ...
+
+    def refresh(self, mention_key: str) -> None: ...
+
+
+@dataclass
+class PipelineResult:
+    new: list[Mention] = field(default_factory=list)
+    merged: list[tuple[str, Link]] = field(default_factory=list)  # (stored key, new link)
+    seen: int = 0  # already stored under the same key
+    dropped: list[tuple[Mention, str]] = field(default_factory=list)  # (mention, why)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        poster: Poster | None = None,
+        judge: Judge | None = None,
+        matcher: Matcher | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.poster = poster
+        self.judge = judge or Judge(settings)
+        self.matcher = matcher or Matcher(settings.brand)
+        self.clock = clock
+
+    def process(self, mentions: Iterable[Mention]) -> PipelineResult:
+        result = PipelineResult()
+        # Oldest first, so numbers (E-41, E-42) follow the order people posted in.
+        for mention in sorted(mentions, key=lambda m: m.created_at):
+            self._process_one(mention, result)
+        return result
+
+    def _process_one(self, mention: Mention, result: PipelineResult) -> None:
+        why = self.matcher.drop_reason(mention)
+        if why:
+            result.dropped.append((mention, why))
+            return
+        if self.store.get_mention(mention.key) is not None:
+            result.seen += 1
+            return
+        story = " ".join(part for part in (mention.title, mention.text) if part)
+        fp = fingerprint(story)
+        existing = (self.store.find_by_fingerprint(fp) if fp else None) or (
+            self.store.find_by_link(mention.url) if mention.url else None)
+        if existing is not None:
+            self._merge(existing, mention, result)
+            return
+        judgment = self.judge.judge(story)
+        stored = self.store.add_mention(dataclasses.replace(
+            mention,
+            fingerprint=fp,
+            sentiment=judgment.sentiment,
+            complaint=judgment.complaint,
+            department=judgment.department,
+            reason=judgment.reason,
+            fetched_at=self.clock(),
+        ))
+        result.new.append(stored)
+        if self.poster is not None:
+            self.poster.post_mention(stored)
+
+    def _merge(self, existing: Mention, copy: Mention, result: PipelineResult) -> None:
+        link = Link(copy.source, copy.url)
+
+        def add_link(m: Mention) -> Mention | None:
+            if link in m.all_links():
+                return None
+            m.links = [*m.links, link]
+            return m
+
+        if self.store.update_mention(existing.key, add_link) is None:
+            return  # the copy's link was already listed: seen before
+        result.merged.append((existing.key, link))
+        log.info("merged %s into %s (same story)", copy.key, existing.short_id or existing.key)
+        if self.poster is not None:
+            # Coalesced by the outbox, and held back until the message exists.
+            self.poster.refresh(existing.key)

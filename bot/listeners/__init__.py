@@ -1,0 +1,169 @@
+"""Bolt listeners: each module has `register(app, services)`; `register_all` wires them.
+
+Every listener acknowledges first (Slack's 3-second window) and does its work after.
+Listener modules register on an `AckFirst` view of the app: it runs each listener on a
+worker thread and answers the HTTP request (or Socket Mode envelope) the moment the
+listener calls `ack()`. Bolt's own runner for this style (process_before_response=False)
+polls for the ack every 10 ms, which put 10 ms on every ack; here the request thread
+waits on an Event instead (the app is built with process_before_response=True).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from types import ModuleType
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.util.utils import get_arg_names_of_callable
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.slack.services import Services
+
+log = logging.getLogger(__name__)
+
+# Optional listener modules from other parts (publishing guard rails); wired if present.
+_OPTIONAL_LISTENERS = ("bot.listeners.approval",)
+_OPTIONAL_GUARD = "bot.slack.guard"
+
+
+# Slack allows 3 s; keep a margin for the network.
+ACK_WAIT_SECONDS = 2.5
+
+
+class AckFirst:
+    """The App as listener modules see it: listeners registered through `action`, `view`,
+    `command`, `shortcut`, `options`, `event` and `message` run on `executor`, and
+    Bolt's request thread returns as soon as the listener has called `ack()` (or has
+    finished, or ACK_WAIT_SECONDS passed). A listener that takes no `ack` (events, which
+    Bolt acknowledges itself) is started and not waited for. Everything else (`use`,
+    `error`, ...) is the App's own.
+
+    Needs `App(process_before_response=True)`, so that Bolt treats the wrapper as the
+    whole listener and sends `ack()`'s response when the wrapper returns.
+    """
+
+    _ACKED_KINDS = frozenset({"action", "block_action", "view", "view_submission",
+                              "view_closed", "command", "shortcut", "global_shortcut",
+                              "message_shortcut", "options", "block_suggestion",
+                              "event", "message"})
+
+    def __init__(self, app: App, executor: Executor, *,
+                 wait_seconds: float = ACK_WAIT_SECONDS) -> None:
+        self.app = app
+        self.executor = executor
+        self.wait_seconds = wait_seconds
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.app, name)
+        if name in self._ACKED_KINDS:
+            return self._registrar(attr)
+        return attr
+
+    def _registrar(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        def register(*args: Any, **kwargs: Any) -> Callable[..., Any]:
+            decorator = method(*args, **kwargs)
+
+            def apply(*functions: Any, **lazy: Any) -> Any:
+                if lazy or len(functions) != 1:  # ack=/lazy= style: Bolt's own way
+                    return decorator(*functions, **lazy)
+                return decorator(self.wrap(functions[0]))
+
+            return apply
+
+        return register
+
+    def wrap(self, listener: Callable[..., Any]) -> Callable[..., Any]:
+        if "ack" not in get_arg_names_of_callable(listener):
+            @functools.wraps(listener)
+            def in_background(**kwargs: Any) -> None:
+                future = self.executor.submit(listener, **kwargs)
+                future.add_done_callback(functools.partial(_log_failure, listener, None))
+
+            return in_background
+
+        @functools.wraps(listener)  # Bolt reads the arguments to inject from `listener`
+        def ack_first(**kwargs: Any) -> None:
+            ack = kwargs["ack"]
+            acked = threading.Event()
+
+            def ack_and_release(*args: Any, **kw: Any) -> Any:
+                try:
+                    return ack(*args, **kw)
+                finally:
+                    acked.set()
+
+            kwargs["ack"] = ack_and_release
+            future = self.executor.submit(listener, **kwargs)
+            future.add_done_callback(lambda _: acked.set())
+            acked.wait(self.wait_seconds)
+            if future.done() and future.exception() is not None and ack.response is None:
+                raise future.exception()  # failed before acking: Bolt answers 500 and logs
+            future.add_done_callback(functools.partial(_log_failure, listener, ack))
+
+        return ack_first
+
+
+def _log_failure(listener: Callable[..., Any], ack: Any, future: Future) -> None:
+    exc = future.exception()
+    if exc is not None and (ack is None or ack.response is not None):
+        # After the ack (or for an event, acknowledged by Bolt): only a log can tell.
+        log.error("listener %s failed after acknowledging", listener.__name__,
+                  exc_info=exc)
+
+
+def register_all(app: App, services: Services, executor: Executor | None = None) -> None:
+    """Install the guard (if built) and every listener module on `app`.
+
+    With an `executor` (and `App(process_before_response=True)`), listener modules
+    register through AckFirst; without one, directly on the app."""
+    guard = _optional(_OPTIONAL_GUARD)
+    if guard is not None:
+        guard.install(app, services)
+    target: Any = AckFirst(app, executor) if executor is not None else app
+    from bot.listeners import actions, commands, home, views
+
+    for module in (actions, commands, views, home):
+        module.register(target, services)
+    for name in _OPTIONAL_LISTENERS:
+        module = _optional(name)
+        if module is not None:
+            module.register(target, services)
+
+
+def _optional(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise  # the module exists but is broken: fail loudly
+        log.info("%s is not built yet; skipping it", name)
+        return None
+
+
+def tell(client: WebClient, user: str, text: str, *, channel: str | None = None,
+         thread_ts: str | None = None) -> None:
+    """Tell one person something only they see: an ephemeral message in `channel` when
+    there is one, else a direct message (App Home and modals have no channel)."""
+    try:
+        if channel:
+            kwargs = {"thread_ts": thread_ts} if thread_ts else {}
+            client.chat_postEphemeral(channel=channel, user=user, text=text, **kwargs)
+            return
+    except SlackApiError as exc:
+        # Not in the channel (or the channel is gone): fall back to a DM.
+        log.info("ephemeral to %s in %s failed (%s); sending a DM", user, channel,
+                 exc.response.get("error"))
+    except (SlackClientError, OSError) as exc:  # Slack unreachable: nothing else to try
+        log.warning("could not tell %s: %s", user, exc)
+        return
+    try:
+        client.chat_postMessage(channel=user, text=text)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log.warning("could not DM %s: %s", user, exc)

@@ -1,0 +1,155 @@
+"""The scheduled jobs of the summary part, as plain functions (the scheduler only calls
+them): the daily summary, the spike check, and the daily summary's cron trigger.
+
+Side effects stay here: reading the store and queueing through the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.mention import parse_time
+from bot.settings import Settings
+from bot.slack.blocks import escape_mrkdwn
+from bot.store.base import Store
+from bot.summary import spike as spikes
+from bot.summary.render import example_line, fit, to_slack
+from bot.summary.report import WEEK, Report, build_report, day_window
+
+log = logging.getLogger(__name__)
+
+SPIKE_META = "spike:state"
+BASELINE_META = "spike:baseline"
+# Day names, not numbers: APScheduler counts weekdays from Monday = 0, cron from Sunday.
+EVERY_DAY = "mon,tue,wed,thu,fri,sat,sun"
+
+
+class Poster(Protocol):
+    def message(self, channel: str, text: str, *, blocks: list | None = None,
+                item_id: str | None = None, thread_of: str | None = None) -> None: ...
+
+
+def daily_summary_trigger(settings: Settings) -> CronTrigger:
+    """Fires every day at `[summary] time` in `[summary] timezone`, following its
+    daylight-saving changes (09:00 stays 09:00 local)."""
+    at = settings.summary.time
+    return CronTrigger(day_of_week=EVERY_DAY, hour=at.hour, minute=at.minute,
+                       timezone=ZoneInfo(settings.summary.timezone))
+
+
+def brand_terms(settings: Settings) -> list[str]:
+    return [*settings.brand.terms, *settings.brand.own_accounts, settings.brand.name]
+
+
+def report_for_window(settings: Settings, store: Store, start: datetime, end: datetime,
+                      title: str) -> Report:
+    """Read the store once (mentions and events since 7 days before `start`) and build
+    the report for [start, end)."""
+    since = start - timedelta(days=WEEK)
+    return build_report(
+        store.iter_mentions(since=since), store.events(since=start),
+        start=start, end=end, timezone=settings.summary.timezone, title=title,
+        departments=list(settings.departments), brand_terms=brand_terms(settings))
+
+
+def report_for_day(settings: Settings, store: Store, day: date) -> Report:
+    """The report for a calendar day in the configured time zone."""
+    start, end = day_window(day, settings.summary.timezone)
+    return report_for_window(settings, store, start, end, day_title(day))
+
+
+def day_title(day: date) -> str:
+    """"Tuesday 10 March 2026" (without the platform-specific %-d)."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def report_last_24h(settings: Settings, store: Store, now: datetime) -> Report:
+    local = now.astimezone(ZoneInfo(settings.summary.timezone))
+    title = f"24 hours to {local:%a} {local.day} {local:%b %H:%M}"
+    return report_for_window(settings, store, now - timedelta(days=1), now, title)
+
+
+def post_daily_summary(settings: Settings, store: Store, outbox: Poster, now: datetime,
+                       *, item_id: str | None = None) -> Report:
+    """Build the summary of the 24 hours before `now` and queue it for the summary
+    channel. By default queued once per local day (a rerun after a restart is a no-op);
+    pass another `item_id` to post again (the `--post` command does)."""
+    report = report_last_24h(settings, store, now)
+    message = to_slack(report)
+    local_day = now.astimezone(ZoneInfo(settings.summary.timezone)).date()
+    outbox.message(settings.summary.channel, message["text"], blocks=message["blocks"],
+                   item_id=item_id or f"summary:{local_day.isoformat()}")
+    _wake(outbox)
+    log.info("daily summary queued: %d mentions, %d complaints, %d themes",
+             report.total, report.complaints, len(report.themes))
+    return report
+
+
+def check_spike(settings: Settings, store: Store, outbox: Poster, now: datetime
+                ) -> spikes.Spike | None:
+    """Alert the escalation channel once per complaint spike. Returns the spike alerted
+    now, if any."""
+    found = spikes.detect(
+        store.iter_mentions(since=now - spikes.WINDOW), now, _usual_rate(store, now),
+        multiple=settings.summary.spike_multiple,
+        min_count=settings.summary.spike_min_count, brand_terms=brand_terms(settings))
+    decision: dict[str, bool] = {}
+
+    def change(old: Any) -> dict:
+        state, alert = spikes.next_state(old, found, now)
+        decision["alert"] = alert
+        return state
+
+    state = store.update_meta(SPIKE_META, change)
+    if not decision.get("alert") or found is None:
+        return None
+    text, blocks = spike_message(found, settings.escalation.lead)
+    outbox.message(settings.escalation.channel, text, blocks=blocks,
+                   item_id=f"spike:{state['alerted_at']}")
+    _wake(outbox)
+    log.warning("complaint spike: %d in the last hour (usual %.1f/hour)", found.count,
+                found.usual_per_hour)
+    return found
+
+
+def _usual_rate(store: Store, now: datetime) -> float:
+    """The usual hourly complaint rate, recounted at most every BASELINE_REFRESH (it
+    reads a week of mentions) and kept in the store's meta."""
+    cached = store.get_meta(BASELINE_META) or {}
+    at = cached.get("at")
+    if at is not None and timedelta(0) <= now - parse_time(at) < spikes.BASELINE_REFRESH:
+        return float(cached["per_hour"])
+    since = now - spikes.WINDOW - spikes.BASELINE
+    rate = spikes.usual_rate(store.iter_mentions(since=since), now)
+    store.set_meta(BASELINE_META, {"at": now.isoformat(), "per_hour": rate})
+    return rate
+
+
+def spike_message(spike: spikes.Spike, lead: str | None = None) -> tuple[str, list[dict]]:
+    """(fallback text, blocks) of a spike alert; outside text escaped. `lead` (the
+    escalation user group id, from the config) is pinged: a spike should wake someone."""
+    usual = f"{spike.usual_per_hour:.1f}".rstrip("0").rstrip(".")
+    head = (f":rotating_light: *Complaint spike*: {spike.count} complaints in the last "
+            f"hour (usual {usual}/hour)")
+    if lead and re.fullmatch(r"S[A-Z0-9]+", lead):
+        head = f"<!subteam^{lead}> {head}"
+    lines = [head]
+    if spike.theme:
+        lines.append(f"Leading theme: *{escape_mrkdwn(spike.theme)}* ({spike.theme_count})")
+    lines += [example_line(ex) for ex in spike.examples]
+    text = fit("\n".join(lines), 3000)
+    fallback = f"Complaint spike: {spike.count} complaints in the last hour" + (
+        f", mostly {escape_mrkdwn(spike.theme)}" if spike.theme else "")
+    return fallback, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def _wake(outbox: Any) -> None:
+    wake = getattr(outbox, "wake", None)
+    if callable(wake):
+        wake()
