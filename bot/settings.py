@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Minutes a schedule may be set to: a year. Larger values overflow the scheduler's dates.
 MAX_MINUTES = 366 * 24 * 60
-# The escalation target that is not a department (bot.slack.services.LEADERSHIP).
+# The escalation target that is not a department: its channel is [escalation].channel
+# and its lead group [escalation].lead.
 LEADERSHIP = "leadership"
 
 DEFAULT_CONFIG = "config/earshot.toml"

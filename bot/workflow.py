@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.errors import SlackApiError, SlackClientError
-
+from bot import mrkdwn
 from bot.mention import Event, Mention, State
+from bot.settings import LEADERSHIP
 from bot.slack import blocks, ids
-from bot.slack.services import LEADERSHIP, Services
+from bot.slack.services import Services
 from bot.store.base import Store
 from bot.store.base import is_open as is_open  # what "open" means lives with the store queries
 
@@ -104,7 +104,7 @@ def claim(services: Services, key: str, user: str) -> Outcome:
         if old.state is State.ANSWERED:
             return Outcome(False, "answered", f"{label(old)} has already been answered.", old)
         return Outcome(False, "already_claimed",
-                       f"{label(old)} is already claimed by {blocks.user(old.owner)}"
+                       f"{label(old)} is already claimed by {mrkdwn.user(old.owner)}"
                        f"{_since(old.claimed_at)}.", old)
     _record(services, Event(key, "claimed", now, user=user), saved)
     return Outcome(True, "claimed", f"You claimed {label(saved)}.", saved)
@@ -132,7 +132,7 @@ def release(services: Services, key: str, user: str) -> Outcome:
         if old.state is not State.CLAIMED or not old.owner:
             return Outcome(False, "not_claimed", f"{label(old)} is not claimed by anyone.", old)
         return Outcome(False, "not_owner",
-                       f"Only {blocks.user(old.owner)} can release {label(old)}.", old)
+                       f"Only {mrkdwn.user(old.owner)} can release {label(old)}.", old)
     _record(services, Event(key, "released", now, user=user), saved)
     return Outcome(True, "released", f"You released {label(saved)}; it is back in the queue.",
                    saved)
@@ -217,25 +217,25 @@ def escalation_summary(services: Services, mention: Mention, event: Event
     original message, the target's lead group pinged, and a Claim button."""
     data = event.data
     lead = services.department_lead(str(data["to"]))
-    ping = f"<!subteam^{lead}> " if lead and re.fullmatch(r"S[A-Z0-9]+", lead) else ""
+    ping = f"{mrkdwn.group_ping(lead)} " if mrkdwn.group_ping(lead) else ""
     urgent = data.get("urgency") == "urgent"
     icon = ":rotating_light:" if urgent else ":arrow_double_up:"
     permalink = permalink_of(services, mention)
-    original = blocks.link(permalink, "original message") if permalink else "original message"
-    head = (f"{icon} {ping}{blocks.user(event.user)} escalated *{label(mention)}* from "
-            f"*{blocks.escape_mrkdwn(str(data.get('from') or '?'))}* to "
-            f"*{blocks.escape_mrkdwn(str(data['to']))}*"
+    original = mrkdwn.link(permalink, "original message") if permalink else "original message"
+    head = (f"{icon} {ping}{mrkdwn.user(event.user)} escalated *{label(mention)}* from "
+            f"*{mrkdwn.escape_mrkdwn(str(data.get('from') or '?'))}* to "
+            f"*{mrkdwn.escape_mrkdwn(str(data['to']))}*"
             f"{' (*urgent*)' if urgent else ''}")
-    reason = blocks.truncate(blocks.escape_mrkdwn(str(data.get("reason") or "")), 1500)
-    excerpt = blocks.escape_cut(mention.text or mention.title or "", 600)
+    reason = mrkdwn.truncate(mrkdwn.escape_mrkdwn(str(data.get("reason") or "")), 1500)
+    excerpt = mrkdwn.escape_cut(mention.text or mention.title or "", 600)
     body = (f"*Reason:* {reason}\n>{excerpt[0]}{'…' if excerpt[1] else ''}\n"
-            f"{original} · on {blocks.link(mention.url, blocks.source_label(mention.source))}")
-    text = blocks.truncate(
+            f"{original} · on {mrkdwn.link(mention.url, blocks.source_label(mention.source))}")
+    text = mrkdwn.truncate(
         f"{ping}{label(mention)} escalated to {data['to']}: "
-        f"{blocks.escape_mrkdwn(str(data.get('reason') or ''))}", 3000)
+        f"{mrkdwn.escape_mrkdwn(str(data.get('reason') or ''))}", 3000)
     out: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": blocks.truncate(head, 3000)}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": blocks.truncate(body, 3000)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn.truncate(head, 3000)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn.truncate(body, 3000)}},
     ]
     claim_button = blocks.buttons(mention)
     if claim_button:
@@ -253,16 +253,11 @@ def permalink_of(services: Services, mention: Mention) -> str | None:
     link = mention.extra.get("permalink")
     if link:
         return str(link)
-    if services.client is None or not (mention.slack_channel and mention.slack_ts):
+    if services.now is None or not (mention.slack_channel and mention.slack_ts):
         return None
-    try:
-        resp = services.client.chat_getPermalink(channel=mention.slack_channel,
-                                                 message_ts=mention.slack_ts)
-        return resp.get("permalink")
-    except (SlackApiError, SlackClientError, OSError) as exc:
-        # A missing link must not stop the escalation: the summary names the id instead.
-        log.warning("chat.getPermalink failed for %s: %s", mention.key, exc)
-        return None
+    # None on failure: a missing link must not stop the escalation (the summary then
+    # names the id instead).
+    return services.now.permalink(mention.slack_channel, mention.slack_ts)
 
 
 # --- reminders --------------------------------------------------------------------------
@@ -295,12 +290,12 @@ def remind_stale_escalations(services: Services, now: datetime | None = None) ->
         services.store.add_event(event)
         services.outbox.thread(mention.key, blocks.thread_line(event, saved.short_id))
         lead = services.department_lead(saved.department)
-        ping = f"<!subteam^{lead}> " if lead and re.fullmatch(r"S[A-Z0-9]+", lead) else ""
+        ping = f"{mrkdwn.group_ping(lead)} " if mrkdwn.group_ping(lead) else ""
         permalink = permalink_of(services, saved)
-        where = f" ({blocks.link(permalink, 'original message')})" if permalink else ""
+        where = f" ({mrkdwn.link(permalink, 'original message')})" if permalink else ""
         minutes = int((now - saved.escalated_at).total_seconds() // 60)
         text = (f":alarm_clock: {ping}Reminder: *{label(saved)}* was escalated to "
-                f"*{blocks.escape_mrkdwn(saved.department)}* {minutes} minutes ago and nobody "
+                f"*{mrkdwn.escape_mrkdwn(saved.department)}* {minutes} minutes ago and nobody "
                 f"has claimed it yet{where}. Type `/claim {label(saved)}` to take it.")
         services.outbox.message(services.department_channel(saved.department), text,
                                 item_id=f"reminder:{mention.key}:{saved.escalated_at.isoformat()}")
@@ -319,9 +314,9 @@ def _record(services: Services, event: Event, mention: Mention) -> None:
 
 
 def _since(when: datetime | None) -> str:
-    return f" since {blocks.slack_date(when)}" if when else ""
+    return f" since {mrkdwn.slack_date(when)}" if when else ""
 
 
 def _code(text: str) -> str:
     """User text shown inside `code`: escaped, no backticks, bounded."""
-    return blocks.escape_mrkdwn(text.replace("`", "'"))[:100]
+    return mrkdwn.escape_mrkdwn(text.replace("`", "'"))[:100]

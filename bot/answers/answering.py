@@ -25,8 +25,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.errors import SlackApiError, SlackClientError
-
+from bot import mrkdwn
 from bot.answers import drafts, messages
 from bot.answers.drafts import Draft
 from bot.answers.length import clean_reply, too_long
@@ -34,6 +33,7 @@ from bot.answers.publishers import Publishers
 from bot.answers.writers import PublishError
 from bot.mention import Event, Mention, State
 from bot.slack import blocks
+from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class AnswerOutcome:
 # --- the contract used by the Answer modal ------------------------------------------------
 
 
-def publishers_of(services: Any) -> Publishers:
+def publishers_of(services: Services) -> Publishers:
     """The Publishers of these services, built on first use when the app was given none."""
     if services.publishers is None:
         with _init_lock:
@@ -66,14 +66,14 @@ def publishers_of(services: Any) -> Publishers:
     return services.publishers
 
 
-def answer_mode(services: Any, mention: Mention, user: str) -> str:
+def answer_mode(services: Services, mention: Mention, user: str) -> str:
     """What submitting an answer will do: "publish" | "approval" | "record"."""
     if not will_publish(services, mention):
         return RECORD
     return PUBLISH if publishers_of(services).is_publisher(user) else APPROVAL
 
 
-def will_publish(services: Any, mention: Mention) -> bool:
+def will_publish(services: Services, mention: Mention) -> bool:
     """True when an answer to `mention` goes to its source (mode "publish" or
     "approval"), False when it is only recorded in the thread. Unlike answer_mode this
     never asks Slack (who is a publisher), so it is safe before a modal's ack."""
@@ -93,7 +93,7 @@ def length_problem(mention: Mention, text: str, mode: str) -> str | None:
     return too_long(mention.source, cleaned)
 
 
-def submit_answer(services: Any, mention_key: str, author: str, text: str) -> AnswerOutcome:
+def submit_answer(services: Services, mention_key: str, author: str, text: str) -> AnswerOutcome:
     """Handle an Answer modal submission by `author` (a Slack user id)."""
     mention = services.store.get_mention(mention_key)
     if mention is None:
@@ -119,7 +119,7 @@ def submit_answer(services: Any, mention_key: str, author: str, text: str) -> An
 # --- decisions on a draft (called by bot.listeners.approval) ------------------------
 
 
-def approve(services: Any, draft_id: str, approver: str, *, text: str | None = None,
+def approve(services: Services, draft_id: str, approver: str, *, text: str | None = None,
             where: tuple[str, str] | None = None) -> AnswerOutcome:
     """Approve a draft (publish it as written, or as `text` when edited).
 
@@ -146,7 +146,7 @@ def approve(services: Any, draft_id: str, approver: str, *, text: str | None = N
     draft = moved.draft
     _event(services, mention.key, "approved", approver, {"draft_id": draft.id})
     verb = "edited and approved" if draft.edited else "approved"
-    _close_draft_message(services, draft, f"{blocks.user(approver)} {verb} this draft; "
+    _close_draft_message(services, draft, f"{mrkdwn.user(approver)} {verb} this draft; "
                                           "publishing…", where)
     outcome = _publish(services, mention, draft)
     _close_draft_message(services, draft, _final_line(approver, verb, outcome), where)
@@ -155,7 +155,7 @@ def approve(services: Any, draft_id: str, approver: str, *, text: str | None = N
     return outcome
 
 
-def reject(services: Any, draft_id: str, user: str, reason: str, *,
+def reject(services: Services, draft_id: str, user: str, reason: str, *,
            where: tuple[str, str] | None = None) -> AnswerOutcome:
     """Reject a draft with a reason; nothing is published and the author is asked to
     rewrite it."""
@@ -174,13 +174,13 @@ def reject(services: Any, draft_id: str, user: str, reason: str, *,
     if mention is not None:
         because = f" Reason:\n{messages.quote(reason)}\n" if reason else " "
         _tell(services, mention, draft.author,
-              f"{blocks.user(user)} did not approve your reply to {mention.short_id or 'the'} "
+              f"{mrkdwn.user(user)} did not approve your reply to {mention.short_id or 'the'} "
               f"mention.{because}Nothing was published. Please rewrite it and press Answer "
               "again.")
     return AnswerOutcome("rejected", "Rejected; the author has been asked to rewrite it.")
 
 
-def retry(services: Any, draft_id: str, user: str, *,
+def retry(services: Services, draft_id: str, user: str, *,
           where: tuple[str, str] | None = None) -> AnswerOutcome:
     """Publish a draft again after a failure (publish_failed -> publishing, once)."""
     refusal = _refuse_non_publisher(services, user)
@@ -196,7 +196,7 @@ def retry(services: Any, draft_id: str, user: str, *,
         drafts.mark_failed(services.store, draft_id, "the mention no longer exists",
                            services.clock())
         return AnswerOutcome("error", "That mention no longer exists.")
-    _close_draft_message(services, draft, f"{blocks.user(user)} retried publishing…", where)
+    _close_draft_message(services, draft, f"{mrkdwn.user(user)} retried publishing…", where)
     outcome = _publish(services, mention, draft)
     _close_draft_message(services, draft, _final_line(user, "retried", outcome), where)
     if draft.author != user:
@@ -207,7 +207,7 @@ def retry(services: Any, draft_id: str, user: str, *,
 # --- the steps ---------------------------------------------------------------------------
 
 
-def _record(services: Any, mention: Mention, author: str, text: str) -> AnswerOutcome:
+def _record(services: Services, mention: Mention, author: str, text: str) -> AnswerOutcome:
     _mark_answered(services, mention.key)
     event = _event(services, mention.key, "answered", author,
                    {"text": text, "published": False, "url": None})
@@ -222,11 +222,11 @@ def _record(services: Any, mention: Mention, author: str, text: str) -> AnswerOu
                          url=mention.url or None)
 
 
-def _ask_approval(services: Any, mention: Mention, author: str, text: str) -> AnswerOutcome:
+def _ask_approval(services: Services, mention: Mention, author: str, text: str) -> AnswerOutcome:
     draft = drafts.create(services.store, mention.key, author, text, services.clock())
     _event(services, mention.key, "draft", author, {"draft_id": draft.id, "text": text})
     lead = services.department_lead(mention.department) if mention.department else None
-    ping = f"<!subteam^{lead}>" if lead else publishers_of(services).describe()
+    ping = mrkdwn.group_ping(lead) or publishers_of(services).describe()
     fallback, body = messages.draft_message(mention, draft, ping)
     services.outbox.thread(mention.key, fallback, item_id=_draft_item(draft.id), blocks=body)
     return AnswerOutcome(
@@ -235,7 +235,7 @@ def _ask_approval(services: Any, mention: Mention, author: str, text: str) -> An
         "yours in the thread first. You will hear when it is approved or needs changes.")
 
 
-def _publish(services: Any, mention: Mention, draft: Draft) -> AnswerOutcome:
+def _publish(services: Services, mention: Mention, draft: Draft) -> AnswerOutcome:
     """Call the source for a draft this caller moved to "publishing" (and only then)."""
     writer = publishers_of(services).writer(mention.source)
     try:
@@ -259,11 +259,11 @@ def _publish(services: Any, mention: Mention, draft: Draft) -> AnswerOutcome:
     services.outbox.refresh(mention.key)
     services.outbox.thread(mention.key, messages.published_line(mention, draft, now),
                            item_id=f"published:{draft.id}")
-    return AnswerOutcome("published", f"Published: {blocks.link(result.url, 'view the reply')}.",
+    return AnswerOutcome("published", f"Published: {mrkdwn.link(result.url, 'view the reply')}.",
                          url=result.url)
 
 
-def _failed(services: Any, mention: Mention, draft: Draft, error: str) -> AnswerOutcome:
+def _failed(services: Services, mention: Mention, draft: Draft, error: str) -> AnswerOutcome:
     log.warning("publishing draft %s to %s failed: %s", draft.id, mention.source, error)
     drafts.mark_failed(services.store, draft.id, error, services.clock())
     _event(services, mention.key, "publish_failed", None,
@@ -271,7 +271,7 @@ def _failed(services: Any, mention: Mention, draft: Draft, error: str) -> Answer
     fallback, body = messages.failed_message(mention, draft, error)
     services.outbox.thread(mention.key, fallback, blocks=body,
                            item_id=f"failed:{draft.id}:{draft.attempts}")
-    err, _ = blocks.escape_cut(error, 500)
+    err, _ = mrkdwn.escape_cut(error, 500)
     return AnswerOutcome("publish_failed",
                          f"Not published: {err}. The thread has a Retry button.")
 
@@ -279,14 +279,14 @@ def _failed(services: Any, mention: Mention, draft: Draft, error: str) -> Answer
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _event(services: Any, key: str, kind: str, user: str | None,
+def _event(services: Services, key: str, kind: str, user: str | None,
            data: dict[str, Any]) -> Event:
     event = Event(key, kind, services.clock(), user=user, data=data)
     services.store.add_event(event)
     return event
 
 
-def _mark_answered(services: Any, key: str) -> Mention | None:
+def _mark_answered(services: Services, key: str) -> Mention | None:
     now = services.clock()
 
     def change(m: Mention) -> Mention:
@@ -301,14 +301,14 @@ def _source_link(mention: Mention) -> str:
     """mrkdwn link to the original post, for answering it there by hand."""
     if not mention.url:
         return ""
-    return blocks.link(mention.url, f"reply on {blocks.source_label(mention.source)}")
+    return mrkdwn.link(mention.url, f"reply on {blocks.source_label(mention.source)}")
 
 
 def _draft_item(draft_id: str) -> str:
     return f"draft:{draft_id}"
 
 
-def _refuse_non_publisher(services: Any, user: str) -> AnswerOutcome | None:
+def _refuse_non_publisher(services: Services, user: str) -> AnswerOutcome | None:
     if publishers_of(services).is_publisher(user):
         return None
     return AnswerOutcome("refused", "Only publishers can approve, edit, reject or retry a "
@@ -319,7 +319,7 @@ def already_decided(draft: Draft | None) -> AnswerOutcome:
     """Why a draft cannot be acted on any more (someone else was first)."""
     if draft is None:
         return AnswerOutcome("refused", "That draft no longer exists.")
-    who = blocks.user(draft.approver) if draft.approver else "someone"
+    who = mrkdwn.user(draft.approver) if draft.approver else "someone"
     text = {
         drafts.PUBLISHING: f"{who} is already publishing this reply.",
         drafts.PUBLISHED: f"Already published (approved by {who}).",
@@ -332,47 +332,33 @@ def already_decided(draft: Draft | None) -> AnswerOutcome:
 
 def _final_line(who: str, verb: str, outcome: AnswerOutcome) -> str:
     if outcome.status == "published" and outcome.url:
-        return (f":white_check_mark: {blocks.user(who)} {verb} this draft: "
-                f"{blocks.link(outcome.url, 'published')}")
-    return (f":warning: {blocks.user(who)} {verb} this draft, but it was not published "
+        return (f":white_check_mark: {mrkdwn.user(who)} {verb} this draft: "
+                f"{mrkdwn.link(outcome.url, 'published')}")
+    return (f":warning: {mrkdwn.user(who)} {verb} this draft, but it was not published "
             "(see the Retry message below)")
 
 
 def _author_notice(outcome: AnswerOutcome, who: str, verb: str) -> str:
     if outcome.status == "published":
-        return f"{blocks.user(who)} {verb} your reply. {outcome.notice}"
-    return f"{blocks.user(who)} {verb} your reply, but: {outcome.notice}"
+        return f"{mrkdwn.user(who)} {verb} your reply. {outcome.notice}"
+    return f"{mrkdwn.user(who)} {verb} your reply, but: {outcome.notice}"
 
 
-def _close_draft_message(services: Any, draft: Draft, line: str,
+def _close_draft_message(services: Services, draft: Draft, line: str,
                          where: tuple[str, str] | None) -> None:
     """Replace the draft's buttons with what happened, so nobody clicks a stale one."""
     if where is None:
         item = services.store.get_outbox(_draft_item(draft.id))
         if item is not None and item.result.get("ts") and item.result.get("channel"):
             where = (item.result["channel"], item.result["ts"])
-    if where is None or services.client is None:
+    if where is None or services.now is None:
         return
     text, body = messages.decided_message(draft, line)
-    try:
-        services.client.chat_update(channel=where[0], ts=where[1], text=text, blocks=body)
-    except (SlackApiError, SlackClientError, OSError) as exc:
-        log.warning("could not update the draft message of %s: %s", draft.id, exc)
+    services.now.update_message(where[0], where[1], text, body)
 
 
-def _tell(services: Any, mention: Mention, user: str, text: str) -> None:
+def _tell(services: Services, mention: Mention, user: str, text: str) -> None:
     """Tell one person something: ephemeral in the mention's thread, else a DM."""
-    client = services.client
-    if client is None or not user:
+    if services.now is None or not user:
         return
-    if mention.slack_channel:
-        try:
-            client.chat_postEphemeral(channel=mention.slack_channel, user=user, text=text,
-                                      thread_ts=mention.slack_ts)
-            return
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.info("ephemeral to %s failed (%s); sending a DM instead", user, exc)
-    try:
-        client.chat_postMessage(channel=user, text=text)
-    except (SlackApiError, SlackClientError, OSError) as exc:
-        log.warning("could not tell %s about their reply: %s", user, exc)
+    services.now.tell(user, text, channel=mention.slack_channel, thread_ts=mention.slack_ts)

@@ -12,8 +12,9 @@ from typing import Any
 
 from bot.answers.drafts import Draft
 from bot.mention import Mention
+from bot.mrkdwn import escape_cut, escape_mrkdwn, link, slack_date, user
 from bot.slack import ids
-from bot.slack.blocks import escape_cut, escape_mrkdwn, link, slack_date, source_label, user
+from bot.slack.blocks import source_label
 
 MAX_QUOTE = 2_500  # a draft quoted in a section (limit 3,000 with the lines around it)
 MAX_INPUT = 3_000  # plain_text_input max_length

@@ -20,6 +20,7 @@ from typing import Any
 import requests
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot import mrkdwn
 from bot.answers.writers import Writer, writer_for
 from bot.answers.writers.base import DEFAULT_TIMEOUT
 from bot.mention import parse_time, utcnow
@@ -85,8 +86,8 @@ class Publishers:
 
     def describe(self) -> str:
         """The publishers as mrkdwn mentions, for messages that say who can approve."""
-        parts = [f"<@{u}>" for u in self.settings.answer.publishers]
-        parts += [f"<!subteam^{g}>" for g in self.settings.answer.publisher_groups]
+        parts = [mrkdwn.user(u) for u in self.settings.answer.publishers]
+        parts += [p for p in map(mrkdwn.group_ping, self.settings.answer.publisher_groups) if p]
         return ", ".join(parts) or "nobody (set [answer].publishers)"
 
     # --- where ------------------------------------------------------------------------

@@ -14,9 +14,9 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import workflow
-from bot.slack import blocks
-from bot.slack.services import LEADERSHIP, Services
+from bot import mrkdwn, workflow
+from bot.settings import LEADERSHIP
+from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def _claim_oldest(services: Services, command: dict[str, Any], user: str) -> str
     dept = services.channels.department_for_channel(command.get("channel_id", ""),
                                                     command.get("channel_name"))
     if dept is None:
-        channels = ", ".join(blocks.escape_mrkdwn(d.channel)
+        channels = ", ".join(mrkdwn.escape_mrkdwn(d.channel)
                              for d in services.settings.departments.values())
         return ("This isn't a department channel, so there is no queue here. Use "
                 f"`/claim E-42` to claim a mention by id, or `/claim` in one of: {channels}.")
@@ -109,7 +109,7 @@ def _claim_oldest(services: Services, command: dict[str, Any], user: str) -> str
         mention = workflow.oldest_unclaimed(services.store, dept)
         if mention is None:
             where = "leadership" if dept == LEADERSHIP else dept
-            return f"Nothing is waiting in the {blocks.escape_mrkdwn(where)} queue. :tada:"
+            return f"Nothing is waiting in the {mrkdwn.escape_mrkdwn(where)} queue. :tada:"
         outcome = workflow.claim(services, mention.key, user)
         if outcome.code == "claimed":
             return outcome.message
@@ -136,4 +136,4 @@ def escalate_command(services: Services, command: dict[str, Any]) -> str:
 
 
 def _code(text: str) -> str:
-    return "`" + blocks.escape_mrkdwn(text.replace("`", "'"))[:80] + "`"
+    return "`" + mrkdwn.escape_mrkdwn(text.replace("`", "'"))[:80] + "`"

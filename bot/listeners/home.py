@@ -12,8 +12,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.mention import Mention
+from bot.settings import LEADERSHIP
 from bot.slack import views
-from bot.slack.services import LEADERSHIP, Services
+from bot.slack.services import Services
 from bot.store.base import Store
 
 log = logging.getLogger(__name__)

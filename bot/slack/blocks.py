@@ -10,13 +10,23 @@ than the character count, and cuts never split an emoji or a combining sequence.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 from bot.mention import Event, Mention, State
+from bot.mrkdwn import (
+    channel_ref,
+    clip,
+    escape_cut,
+    escape_mrkdwn,
+    is_http_url,
+    link,
+    link_escaped,
+    slack_date,
+    slack_len,
+    truncate,
+    user,
+)
 from bot.settings import Settings
 from bot.slack import ids
 
@@ -35,129 +45,6 @@ SOURCE_LABELS = {
     "mastodon": "Mastodon", "stackexchange": "Stack Exchange", "github": "GitHub",
     "lobsters": "Lobsters", "rss": "RSS", "x": "X",
 }
-
-_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
-# fullmatch only: `$` would also accept a URL ending in a line break, which ends the link.
-_HTTP_URL = re.compile(r"https?://\S+", re.IGNORECASE)
-
-
-# --- escaping and cutting ------------------------------------------------------------
-
-
-def escape_mrkdwn(text: str) -> str:
-    """Escape outside text for mrkdwn: `&` first (so nothing is escaped twice), then < >."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def slack_len(text: str) -> int:
-    """Length as UTF-16 code units: an emoji outside the BMP counts 2. Never less than
-    len(text), so staying under a limit in these units is safe however Slack counts."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _unit_len(ch: str) -> int:
-    return 2 if ord(ch) > 0xFFFF else 1
-
-
-def _joins_previous(ch: str) -> bool:
-    """True for characters that belong to the character before them (cutting before
-    one would split an emoji or an accented letter)."""
-    cp = ord(ch)
-    return (
-        cp == 0x200D  # zero-width joiner
-        or 0xFE00 <= cp <= 0xFE0F  # variation selectors
-        or 0x1F3FB <= cp <= 0x1F3FF  # skin-tone modifiers
-        or 0xE0020 <= cp <= 0xE007F  # tag characters (subdivision flags)
-        or cp == 0x20E3  # combining enclosing keycap
-        or unicodedata.category(ch) in ("Mn", "Me", "Mc")
-    )
-
-
-def _is_regional_indicator(ch: str) -> bool:
-    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
-
-
-def _safe_cut(text: str, end: int) -> int:
-    """Move a cut position left until it does not split a grapheme cluster we know of."""
-    while 0 < end < len(text) and (_joins_previous(text[end]) or text[end - 1] == "\u200d"):
-        end -= 1
-    if 0 < end < len(text) and _is_regional_indicator(text[end]):
-        run = 0  # flags are pairs of regional indicators: never keep half of one
-        while end - run - 1 >= 0 and _is_regional_indicator(text[end - run - 1]):
-            run += 1
-        if run % 2:
-            end -= 1
-    return end
-
-
-def escape_cut(text: str, limit: int) -> tuple[str, bool]:
-    """Escape `text` and cut it so the escaped result is at most `limit` UTF-16 units.
-
-    Returns (escaped, was_cut). The cut falls on a character boundary of the raw text
-    (never inside an `&amp;` entity, a surrogate pair, or an emoji sequence)."""
-    used = 0
-    end = len(text)
-    for i, ch in enumerate(text):
-        size = len(escape_mrkdwn(ch)) if ch in "&<>" else _unit_len(ch)
-        if used + size > limit:
-            end = i
-            break
-        used += size
-    else:
-        return escape_mrkdwn(text), False
-    end = _safe_cut(text, end)
-    return escape_mrkdwn(text[:end].rstrip()), True
-
-
-def truncate(mrkdwn: str, limit: int, suffix: str = "…") -> str:
-    """Cut already-safe mrkdwn to `limit` units, never inside an entity or emoji."""
-    if slack_len(mrkdwn) <= limit:
-        return mrkdwn
-    budget = limit - slack_len(suffix)
-    used, end = 0, 0
-    for i, ch in enumerate(mrkdwn):
-        used += _unit_len(ch)
-        if used > budget:
-            end = i
-            break
-    end = _safe_cut(mrkdwn, end)
-    amp = mrkdwn.rfind("&", 0, end)
-    if amp != -1 and ";" not in mrkdwn[amp:end]:
-        end = amp  # do not leave half an "&amp;"
-    return mrkdwn[:end] + suffix
-
-
-def link(url: str, label: str) -> str:
-    """A mrkdwn link `<url|label>` with the label escaped; a URL that is not plain
-    http(s) is shown as escaped text instead (it could otherwise break out of <...>)."""
-    return _link_escaped(url, escape_mrkdwn(label))
-
-
-def _link_escaped(url: str, label: str) -> str:
-    """link() with a label that is already escaped mrkdwn."""
-    if not _HTTP_URL.fullmatch(url or ""):
-        return f"{label} ({escape_mrkdwn(url)})" if url else label
-    safe = escape_mrkdwn(url).replace("|", "%7C")
-    return f"<{safe}|{label}>"
-
-
-def user(user_id: str | None) -> str:
-    """A user mention `<@U123>` for a real-looking user id, else the escaped text."""
-    if user_id and _USER_ID.match(user_id):
-        return f"<@{user_id}>"
-    return escape_mrkdwn(user_id or "someone")
-
-
-def channel_ref(channel_id: str) -> str:
-    return f"<#{channel_id}>" if _CHANNEL_ID.match(channel_id) else escape_mrkdwn(channel_id)
-
-
-def slack_date(when: datetime) -> str:
-    """A date Slack shows in each reader's own time zone, with a UTC fallback."""
-    fallback = when.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(when.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
-
 
 # --- the mention message -----------------------------------------------------------------
 
@@ -222,13 +109,6 @@ def state_line(mention: Mention, events: Sequence[Event] = ()) -> str:
     return ":hourglass_flowing_sand: Unclaimed"
 
 
-def clip(text: str, limit: int) -> str:
-    """Cut raw (unescaped) text to `limit` characters on a safe boundary, adding "…"."""
-    if len(text) <= limit:
-        return text
-    return text[:_safe_cut(text, limit - 1)] + "…"
-
-
 def _short_url(url: str) -> str:
     """The URL, or "" for a monster one (dropped, not cut into a bad link). Measured
     escaped: a URL of ampersands is five times longer in the message than it looks."""
@@ -262,15 +142,15 @@ def _header_line(mention: Mention) -> str:
     if mention.title:
         # Budget the title itself: cutting the finished line could split the link.
         url = _short_url(mention.url)
-        room = MAX_SECTION - slack_len(line) - slack_len(_link_escaped(url, "")) - 4
+        room = MAX_SECTION - slack_len(line) - slack_len(link_escaped(url, "")) - 4
         label, cut = escape_cut(clip(mention.title, 500), max(room, 0))
-        line += "\n*" + _link_escaped(url, label + ("…" if cut else "")) + "*"
+        line += "\n*" + link_escaped(url, label + ("…" if cut else "")) + "*"
     return truncate(line, MAX_SECTION)
 
 
 def _body(mention: Mention) -> str:
     url = _short_url(mention.url or "")
-    more = f"… ({link(url, READ_MORE)})" if _HTTP_URL.fullmatch(url) else "…"
+    more = f"… ({link(url, READ_MORE)})" if is_http_url(url) else "…"
     text, cut = escape_cut(mention.text or "", MAX_SECTION - slack_len(more) - 1)
     if cut:
         return text + more

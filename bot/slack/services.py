@@ -19,14 +19,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.mention import utcnow
-from bot.settings import Settings
+from bot.settings import LEADERSHIP, Settings
+from bot.slack.direct import SlackDirect
+from bot.slack.ports import Outbound, SlackNow
 from bot.store.base import Store
 
 log = logging.getLogger(__name__)
 
-# The pseudo-department that escalations to leadership move a mention to; its channel is
-# [escalation].channel and its lead group [escalation].lead.
-LEADERSHIP = "leadership"
 
 
 class ChannelDirectory:
@@ -111,16 +110,23 @@ class Services:
 
     settings: Settings
     store: Store
-    outbox: Any  # bot.slack.outbox.Outbox (Any: tests may pass a recording fake)
+    outbox: Outbound
     clock: Callable[[], datetime] = utcnow
+    # The raw client is kept for the listeners (views.open, auth.test); the domain uses
+    # `now` and `outbox` only.
     client: WebClient | None = None
-    publishers: Any = None  # bot.answers.publishers (P): who may publish answers
+    # bot.answers.publishers.Publishers, built on first use by answering.publishers_of;
+    # typed loosely because answers sits above this layer.
+    publishers: Any = None
     team_id: str | None = None  # the workspace that installed the app (from auth.test)
     channels: ChannelDirectory | None = field(default=None, repr=False)
+    now: SlackNow | None = None  # immediate calls (permalink, update, tell)
 
     def __post_init__(self) -> None:
         if self.channels is None:
             self.channels = ChannelDirectory(self.settings, self.client)
+        if self.now is None and self.client is not None:
+            self.now = SlackDirect(self.client)
 
     def department_channel(self, department: str) -> str:
         """The configured channel of a department, or of LEADERSHIP (the escalation channel)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot import mrkdwn
 from bot.mention import Mention, State
 from bot.slack import blocks, ids
 
@@ -40,7 +41,7 @@ def _plain(text: str, limit: int = 150) -> dict[str, Any]:
 
 
 def _mrkdwn_section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": blocks.truncate(text, 3000)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn.truncate(text, 3000)}}
 
 
 def metadata(**values: Any) -> str:
@@ -60,10 +61,10 @@ def mention_excerpt(mention: Mention, limit: int = 500) -> str:
     """*E-42* · Source · author, then the start of the post, escaped."""
     head = " · ".join(filter(None, [
         f"*{mention.short_id}*" if mention.short_id else "",
-        f"*{blocks.escape_mrkdwn(blocks.source_label(mention.source))}*",
-        blocks.escape_mrkdwn(mention.author) if mention.author else "",
+        f"*{mrkdwn.escape_mrkdwn(blocks.source_label(mention.source))}*",
+        mrkdwn.escape_mrkdwn(mention.author) if mention.author else "",
     ]))
-    text, cut = blocks.escape_cut(mention.text or mention.title or "", limit)
+    text, cut = mrkdwn.escape_cut(mention.text or mention.title or "", limit)
     return f"{head}\n>{text.replace(chr(10), chr(10) + '>')}{'…' if cut else ''}"
 
 
@@ -74,10 +75,10 @@ def answer_modal(mention: Mention, mode: str, *, channel: str | None = None,
                  thread_ts: str | None = None) -> dict[str, Any]:
     """The modal to write a reply; says whether it will be published, sent for approval or
     only recorded (with a link to the post so the person can answer there)."""
-    source = blocks.escape_mrkdwn(blocks.source_label(mention.source))
+    source = mrkdwn.escape_mrkdwn(blocks.source_label(mention.source))
     mode = mode if mode in MODE_TEXT else "record"
     what = MODE_TEXT[mode].format(source=source,
-                                  link=blocks.link(mention.url, "open the post"))
+                                  link=mrkdwn.link(mention.url, "open the post"))
     view_blocks: list[dict[str, Any]] = [_mrkdwn_section(mention_excerpt(mention))]
     if mention.state is State.ANSWERED:
         view_blocks.append({"type": "context", "elements": [{
@@ -178,7 +179,7 @@ def _mention_row(mention: Mention, button: tuple[str, str] | None) -> dict[str, 
     if mention.state is State.ESCALATED:
         state = " · :arrow_double_up: escalated"
     elif mention.state is State.CLAIMED and mention.claimed_at:
-        state = f" · since {blocks.slack_date(mention.claimed_at)}"
+        state = f" · since {mrkdwn.slack_date(mention.claimed_at)}"
     block = _mrkdwn_section(mention_excerpt(mention, 200) + state)
     if button:
         text, action_id = button
@@ -211,7 +212,7 @@ def home_view(data: HomeData) -> dict[str, Any]:
             out.append(_context("More departments are not shown."))
             break
         waiting = data.waiting.get(dept, len(queue))
-        out.append(_mrkdwn_section(f"*{blocks.escape_mrkdwn(target_label(dept))}*: "
+        out.append(_mrkdwn_section(f"*{mrkdwn.escape_mrkdwn(target_label(dept))}*: "
                                    f"{waiting} waiting"))
         for mention in queue[:QUEUE_SHOWN]:
             out.append(_mention_row(mention, ("Claim", ids.CLAIM)))

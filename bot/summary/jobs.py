@@ -7,16 +7,16 @@ Side effects stay here: reading the store and queueing through the outbox.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from bot import mrkdwn
 from bot.mention import parse_time
+from bot.mrkdwn import escape_mrkdwn
 from bot.settings import Settings
-from bot.slack.blocks import escape_mrkdwn
 from bot.store.base import Store
 from bot.summary import spike as spikes
 from bot.summary.render import example_line, fit, to_slack
@@ -137,8 +137,8 @@ def spike_message(spike: spikes.Spike, lead: str | None = None) -> tuple[str, li
     usual = f"{spike.usual_per_hour:.1f}".rstrip("0").rstrip(".")
     head = (f":rotating_light: *Complaint spike*: {spike.count} complaints in the last "
             f"hour (usual {usual}/hour)")
-    if lead and re.fullmatch(r"S[A-Z0-9]+", lead):
-        head = f"<!subteam^{lead}> {head}"
+    if mrkdwn.group_ping(lead):
+        head = f"{mrkdwn.group_ping(lead)} {head}"
     lines = [head]
     if spike.theme:
         lines.append(f"Leading theme: *{escape_mrkdwn(spike.theme)}* ({spike.theme_count})")

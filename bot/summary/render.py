@@ -13,7 +13,8 @@ from dataclasses import asdict
 from typing import Any
 from urllib.parse import quote
 
-from bot.slack.blocks import SOURCE_LABELS, escape_mrkdwn, link, slack_len
+from bot.mrkdwn import clip, escape_mrkdwn, fit_lines, link
+from bot.slack.blocks import SOURCE_LABELS
 from bot.summary.report import DepartmentLine, Example, Report, ThemeLine
 from bot.text import printable
 
@@ -50,13 +51,7 @@ def signed(value: float) -> str:
 
 def excerpt(text: str, limit: int = EXCERPT) -> str:
     """One line of at most `limit` characters, cut at a word where possible."""
-    text = re.sub(r"\s+", " ", printable(text)).strip()
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    if " " in cut[limit // 2:]:
-        cut = cut[: cut.rindex(" ")]
-    return cut.rstrip() + "…"
+    return clip(re.sub(r"\s+", " ", printable(text)).strip(), limit, at_word=True)
 
 
 def _safe_url(url: str) -> str | None:
@@ -149,25 +144,7 @@ def _context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(text, MAX_SECTION)}]}
 
 
-def fit(text: str, limit: int) -> str:
-    """Cut already-escaped mrkdwn to `limit` UTF-16 units at a line end (or a space),
-    so no entity (&amp;) or link (<url|label>) is split."""
-    if slack_len(text) <= limit:
-        return text
-    lines = text.split("\n")
-    out: list[str] = []
-    used = 0
-    for line in lines:
-        need = slack_len(line) + (1 if out else 0)
-        if used + need > limit - 2:
-            break
-        out.append(line)
-        used += need
-    if not out:  # one huge line: cut at a space before any markup could start
-        head = text[: limit - 2]
-        head = head[: max(head.rfind(" "), 0)] or ""
-        return head + " …"
-    return "\n".join(out) + "\n…"
+fit = fit_lines
 
 
 def example_line(ex: Example) -> str:

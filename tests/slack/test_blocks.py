@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot import mrkdwn
 from bot.mention import Event, Link, State
 from bot.slack import blocks, ids
 from tests.slack.helpers import make_mention, make_settings
@@ -27,7 +28,7 @@ def all_mrkdwn(message: dict) -> list[str]:
 
 
 def test_escape_replaces_ampersand_first():
-    assert blocks.escape_mrkdwn("a & <b> &amp;") == "a &amp; &lt;b&gt; &amp;amp;"
+    assert mrkdwn.escape_mrkdwn("a & <b> &amp;") == "a &amp; &lt;b&gt; &amp;amp;"
 
 
 def test_hostile_text_author_and_title_cannot_ping_or_link():
@@ -60,10 +61,10 @@ def test_long_emoji_post_is_cut_inside_limits_with_link_to_the_rest():
     m = make_mention(text=text, number=42)
     msg = blocks.mention_message(m, SETTINGS)
     assert len(msg["blocks"]) <= blocks.MAX_BLOCKS
-    assert blocks.slack_len(msg["text"]) <= blocks.MAX_TEXT
+    assert mrkdwn.slack_len(msg["text"]) <= blocks.MAX_TEXT
     for block in msg["blocks"]:
         if "text" in block:
-            assert blocks.slack_len(block["text"]["text"]) <= blocks.MAX_SECTION
+            assert mrkdwn.slack_len(block["text"]["text"]) <= blocks.MAX_SECTION
         for el in block.get("elements", []):
             assert len(el.get("value", "")) <= blocks.MAX_BUTTON_VALUE
     body = msg["blocks"][1]["text"]["text"]
@@ -79,7 +80,7 @@ def test_long_emoji_post_is_cut_inside_limits_with_link_to_the_rest():
 def test_cut_never_splits_an_emoji_or_combining_sequence(tail):
     for room in range(1, 12):
         text = "x" * room + tail * 5
-        cut, was_cut = blocks.escape_cut(text, room + len(tail.encode("utf-16-le")) // 2 * 2
+        cut, was_cut = mrkdwn.escape_cut(text, room + len(tail.encode("utf-16-le")) // 2 * 2
                                          - 1)
         assert was_cut
         rest = cut[room:]
@@ -87,7 +88,7 @@ def test_cut_never_splits_an_emoji_or_combining_sequence(tail):
 
 
 def test_ampersands_count_escaped_and_entity_never_split():
-    cut, was_cut = blocks.escape_cut("&" * 100, 12)
+    cut, was_cut = mrkdwn.escape_cut("&" * 100, 12)
     assert was_cut and cut == "&amp;&amp;"
 
 
@@ -114,8 +115,8 @@ def test_links_to_every_place_seen_capped_with_more_count():
 
 
 def test_link_with_pipe_or_bracket_in_url_cannot_break_out():
-    assert blocks.link("https://x.example/a|b>c", "x") == "<https://x.example/a%7Cb&gt;c|x>"
-    assert blocks.link("javascript:alert(1)", "x") == "x (javascript:alert(1))"
+    assert mrkdwn.link("https://x.example/a|b>c", "x") == "<https://x.example/a%7Cb&gt;c|x>"
+    assert mrkdwn.link("javascript:alert(1)", "x") == "x (javascript:alert(1))"
 
 
 def test_buttons_carry_the_mention_key_and_claim_turns_into_release():
@@ -162,14 +163,14 @@ def test_thread_lines_escape_user_text():
     assert blocks.thread_line(Event("k", "claimed", at, user="<!here>")).startswith(
         "&lt;!here&gt; claimed")
     long = blocks.thread_line(Event("k", "answered", at, user="U2", data={"text": "x" * 9000}))
-    assert blocks.slack_len(long) <= blocks.MAX_TEXT
+    assert mrkdwn.slack_len(long) <= blocks.MAX_TEXT
 
 
 def test_fallback_text_is_escaped_and_bounded():
     m = make_mention(text="<!channel> " + "😀" * 5000, number=5)
     text = blocks.mention_message(m, SETTINGS)["text"]
     assert text.startswith("E-5 Complaint on Hacker News by user1: &lt;!channel&gt;")
-    assert blocks.slack_len(text) <= 4000
+    assert mrkdwn.slack_len(text) <= 4000
 
 
 def test_long_title_and_url_never_leave_a_link_cut_open():
@@ -178,7 +179,7 @@ def test_long_title_and_url_never_leave_a_link_cut_open():
     url = "https://example.org/" + "a" * 1400
     m = make_mention(title="&" * 600, url=url, author="x" * 200)
     header = blocks.mention_message(m, SETTINGS)["blocks"][0]["text"]["text"]
-    assert blocks.slack_len(header) <= blocks.MAX_SECTION
+    assert mrkdwn.slack_len(header) <= blocks.MAX_SECTION
     assert f"<{url}|" in header and header.rstrip("*").endswith(">")
     assert header.count("<") == header.count(">")
 
@@ -186,7 +187,7 @@ def test_long_title_and_url_never_leave_a_link_cut_open():
 @pytest.mark.parametrize("url", ["https://x.example/a\n", "https://x.example/a\nb",
                                  "https://x.example/a\tb"])
 def test_url_with_a_line_break_is_not_made_into_a_link(url):
-    out = blocks.link(url, "x")
+    out = mrkdwn.link(url, "x")
     assert "\n" not in out.split("(")[0] and not out.startswith("<")
 
 
@@ -194,6 +195,6 @@ def test_url_of_ampersands_cannot_push_a_section_past_the_limit():
     url = "https://example.org/?" + "&" * 1200  # 1,221 characters, 6,021 units escaped
     m = make_mention(title="t" * 500, url=url, text="x" * 5000)
     message = blocks.mention_message(m, SETTINGS)
-    assert blocks.slack_len(message["text"]) <= blocks.MAX_TEXT
+    assert mrkdwn.slack_len(message["text"]) <= blocks.MAX_TEXT
     for text in all_mrkdwn(message)[1:]:  # the sections and contexts
-        assert blocks.slack_len(text) <= blocks.MAX_SECTION
+        assert mrkdwn.slack_len(text) <= blocks.MAX_SECTION

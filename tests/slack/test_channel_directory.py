@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
-from bot.slack.services import LEADERSHIP, ChannelDirectory
+from bot.settings import LEADERSHIP
+from bot.slack.services import ChannelDirectory
 from tests.e2e.helpers import make_settings, raw_config
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from bot.slack.blocks import slack_len
+from bot.mrkdwn import slack_len
 from bot.summary.jobs import post_daily_summary
 from bot.summary.render import MAX_BLOCKS, MAX_SECTION, MAX_TEXT, duration, to_slack, to_text
 from bot.summary.report import build_report
