@@ -11,11 +11,13 @@ import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.source_kinds import KINDS, SourceSpec
 
 # Minutes a schedule may be set to: a year. Larger values overflow the scheduler's dates.
 MAX_MINUTES = 366 * 24 * 60
@@ -34,47 +36,8 @@ class ConfigError(Exception):
         super().__init__(where + expected)
 
 
-# --- the shape of each source's table ----------------------------------------------
-# Per source kind: default base_url, default interval, extra keys with their types,
-# and the names of keys that hold environment-variable names (required / optional).
-@dataclass(frozen=True)
-class SourceSpec:
-    base_url: str
-    interval_minutes: int
-    options: dict[str, type | tuple[type, ...]] = field(default_factory=dict)
-    required_env: tuple[str, ...] = ()
-    optional_env: tuple[str, ...] = ()
-    option_defaults: dict[str, Any] = field(default_factory=dict)
-
-
-SOURCE_SPECS: dict[str, SourceSpec] = {
-    "hackernews": SourceSpec(
-        "https://hn.algolia.com/api/v1", 5, {"tags": list}, option_defaults={
-            "tags": ["story", "comment"]}),
-    "reddit": SourceSpec(
-        "https://oauth.reddit.com", 10,
-        {"auth_url": str, "subreddits": list},
-        required_env=("client_id_env", "client_secret_env"),
-        option_defaults={"auth_url": "https://www.reddit.com/api/v1/access_token",
-                         "subreddits": []}),
-    "bluesky": SourceSpec(
-        "https://bsky.social/xrpc", 5, {},
-        required_env=("handle_env", "app_password_env")),
-    "mastodon": SourceSpec(
-        "https://mastodon.social", 5, {"hashtags": list},
-        optional_env=("access_token_env",), option_defaults={"hashtags": []}),
-    "stackexchange": SourceSpec(
-        "https://api.stackexchange.com/2.3", 30, {"site": str},
-        optional_env=("key_env",), option_defaults={"site": "stackoverflow"}),
-    "github": SourceSpec(
-        "https://api.github.com", 15, {"kinds": list},
-        optional_env=("token_env",), option_defaults={"kinds": ["issues", "discussions"]}),
-    "lobsters": SourceSpec("https://lobste.rs", 15, {}),
-    "rss": SourceSpec("", 30, {"feeds": list}, option_defaults={"feeds": []}),
-    "x": SourceSpec(
-        "https://api.x.com/2", 15, {},
-        required_env=("bearer_token_env",), optional_env=("user_token_env",)),
-}
+# Each source kind's table shape lives with its label and class in bot.source_kinds.
+SOURCE_SPECS: dict[str, SourceSpec] = {name: kind.spec for name, kind in KINDS.items()}
 
 
 @dataclass(frozen=True)

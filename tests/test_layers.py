@@ -13,7 +13,8 @@ BOT = Path(__file__).resolve().parents[1] / "bot"
 # Lowest floor first. A unit is a top-level module or package of bot/. A unit may import
 # itself and any unit on a lower floor, never a unit on its own floor or above.
 FLOORS: list[set[str]] = [
-    {"bot", "mention", "mrkdwn", "text", "settings"},
+    {"bot", "source_kinds", "mention", "mrkdwn", "text"},
+    {"settings"},
     {"store"},
     {"judgment", "sources", "slack"},
     {"ingest", "answers", "workflow"},

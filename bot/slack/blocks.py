@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from bot import source_kinds
 from bot.mention import Event, Mention, State
 from bot.mrkdwn import (
     channel_ref,
@@ -40,17 +41,12 @@ MAX_THREAD_QUOTE = 2_500  # an answer/reason quoted in a thread line
 METADATA_EVENT = "earshot_mention"
 READ_MORE = "read the rest"
 
-SOURCE_LABELS = {
-    "hackernews": "Hacker News", "reddit": "Reddit", "bluesky": "Bluesky",
-    "mastodon": "Mastodon", "stackexchange": "Stack Exchange", "github": "GitHub",
-    "lobsters": "Lobsters", "rss": "RSS", "x": "X",
-}
 
 # --- the mention message -----------------------------------------------------------------
 
 
 def source_label(source: str) -> str:
-    return SOURCE_LABELS.get(source, source)
+    return source_kinds.label(source)
 
 
 def badge(mention: Mention) -> str:

@@ -14,20 +14,11 @@ import requests
 
 from bot.mention import utcnow
 from bot.settings import BrandSettings, SourceSettings
+from bot.source_kinds import KINDS
 from bot.sources.base import Source
 
-# name -> "module:Class"
-_REGISTRY: dict[str, str] = {
-    "hackernews": "bot.sources.hackernews:HackerNewsSource",
-    "reddit": "bot.sources.reddit:RedditSource",
-    "bluesky": "bot.sources.bluesky:BlueskySource",
-    "mastodon": "bot.sources.mastodon:MastodonSource",
-    "x": "bot.sources.x:XSource",
-    "stackexchange": "bot.sources.stackexchange:StackExchangeSource",
-    "github": "bot.sources.github:GitHubSource",
-    "lobsters": "bot.sources.lobsters:LobstersSource",
-    "rss": "bot.sources.rss:RSSSource",
-}
+# name -> "module:Class", from the one registry of source kinds.
+_REGISTRY: dict[str, str] = {name: kind.implementation for name, kind in KINDS.items()}
 
 
 def load_source_class(name: str) -> type[Source]:

@@ -13,8 +13,8 @@ from dataclasses import asdict
 from typing import Any
 from urllib.parse import quote
 
+from bot import source_kinds
 from bot.mrkdwn import clip, escape_mrkdwn, fit_lines, link
-from bot.slack.blocks import SOURCE_LABELS
 from bot.summary.report import DepartmentLine, Example, Report, ThemeLine
 from bot.text import printable
 
@@ -83,9 +83,7 @@ def _dept_times(d: DepartmentLine) -> str:
             f"answer {duration(d.answer_median)} (p90 {duration(d.answer_p90)})")
 
 
-def source_label(source: str) -> str:
-    """"Hacker News" for "hackernews"; unknown sources as they are."""
-    return SOURCE_LABELS.get(source, source)
+source_label = source_kinds.label
 
 
 def _plural(n: int, word: str) -> str:
