@@ -117,13 +117,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class EventKind(StrEnum):
+    """What an Event records. Values are what the store keeps: never rename one."""
+
+    POSTED = "posted"
+    CLAIMED = "claimed"
+    RELEASED = "released"
+    ANSWERED = "answered"
+    ESCALATED = "escalated"
+    REMINDED = "reminded"
+    DRAFT = "draft"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PUBLISHED = "published"
+    PUBLISH_FAILED = "publish_failed"
+
+
 @dataclass
 class Event:
     """Something that happened to a mention, recorded for the thread and the metrics.
-
-    kind: "posted", "claimed", "released", "answered", "escalated", "reminded",
-    "draft", "approved", "rejected", "published", "publish_failed".
-    """
+    `kind` is an EventKind (stored as its string value)."""
 
     mention_key: str
     kind: str

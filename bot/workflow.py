@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import mrkdwn
-from bot.mention import Event, Mention, State
+from bot.mention import Event, EventKind, Mention, State
 from bot.settings import LEADERSHIP
 from bot.slack import blocks, ids
 from bot.slack.services import Services
@@ -106,7 +106,7 @@ def claim(services: Services, key: str, user: str) -> Outcome:
         return Outcome(False, "already_claimed",
                        f"{label(old)} is already claimed by {mrkdwn.user(old.owner)}"
                        f"{_since(old.claimed_at)}.", old)
-    _record(services, Event(key, "claimed", now, user=user), saved)
+    _record(services, Event(key, EventKind.CLAIMED, now, user=user), saved)
     return Outcome(True, "claimed", f"You claimed {label(saved)}.", saved)
 
 
@@ -133,7 +133,7 @@ def release(services: Services, key: str, user: str) -> Outcome:
             return Outcome(False, "not_claimed", f"{label(old)} is not claimed by anyone.", old)
         return Outcome(False, "not_owner",
                        f"Only {mrkdwn.user(old.owner)} can release {label(old)}.", old)
-    _record(services, Event(key, "released", now, user=user), saved)
+    _record(services, Event(key, EventKind.RELEASED, now, user=user), saved)
     return Outcome(True, "released", f"You released {label(saved)}; it is back in the queue.",
                    saved)
 
@@ -201,7 +201,7 @@ def escalate(services: Services, key: str, user: str, target: str, reason: str,
         return Outcome(False, "bad_target", f"{label(current)} is already with {resolved}.",
                        services.store.get_mention(key))
     origin = before["from"]
-    event = Event(key, "escalated", now, user=user, data={
+    event = Event(key, EventKind.ESCALATED, now, user=user, data={
         "from": origin, "to": resolved, "reason": reason, "urgency": urgency})
     _record(services, event, saved)
     text, summary_blocks = escalation_summary(services, saved, event)
@@ -286,7 +286,7 @@ def remind_stale_escalations(services: Services, now: datetime | None = None) ->
         saved = services.store.update_mention(mention.key, mark)
         if saved is None:
             continue
-        event = Event(mention.key, "reminded", now, data={"to": saved.department})
+        event = Event(mention.key, EventKind.REMINDED, now, data={"to": saved.department})
         services.store.add_event(event)
         services.outbox.thread(mention.key, blocks.thread_line(event, saved.short_id))
         lead = services.department_lead(saved.department)

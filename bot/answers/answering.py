@@ -31,7 +31,7 @@ from bot.answers.drafts import Draft
 from bot.answers.length import clean_reply, too_long
 from bot.answers.publishers import Publishers
 from bot.answers.writers import PublishError
-from bot.mention import Event, Mention, State
+from bot.mention import Event, EventKind, Mention, State
 from bot.slack import blocks
 from bot.slack.services import Services
 
@@ -144,7 +144,7 @@ def approve(services: Services, draft_id: str, approver: str, *, text: str | Non
     if not moved.won or moved.draft is None:
         return already_decided(moved.draft)
     draft = moved.draft
-    _event(services, mention.key, "approved", approver, {"draft_id": draft.id})
+    _event(services, mention.key, EventKind.APPROVED, approver, {"draft_id": draft.id})
     verb = "edited and approved" if draft.edited else "approved"
     _close_draft_message(services, draft, f"{mrkdwn.user(approver)} {verb} this draft; "
                                           "publishing…", where)
@@ -168,7 +168,7 @@ def reject(services: Services, draft_id: str, user: str, reason: str, *,
         return already_decided(moved.draft)
     draft = moved.draft
     mention = services.store.get_mention(draft.mention_key)
-    event = _event(services, draft.mention_key, "rejected", user,
+    event = _event(services, draft.mention_key, EventKind.REJECTED, user,
                    {"draft_id": draft.id, "reason": reason})
     _close_draft_message(services, draft, blocks.thread_line(event), where)
     if mention is not None:
@@ -209,7 +209,7 @@ def retry(services: Services, draft_id: str, user: str, *,
 
 def _record(services: Services, mention: Mention, author: str, text: str) -> AnswerOutcome:
     _mark_answered(services, mention.key)
-    event = _event(services, mention.key, "answered", author,
+    event = _event(services, mention.key, EventKind.ANSWERED, author,
                    {"text": text, "published": False, "url": None})
     services.outbox.refresh(mention.key)
     source_link = _source_link(mention)
@@ -224,7 +224,7 @@ def _record(services: Services, mention: Mention, author: str, text: str) -> Ans
 
 def _ask_approval(services: Services, mention: Mention, author: str, text: str) -> AnswerOutcome:
     draft = drafts.create(services.store, mention.key, author, text, services.clock())
-    _event(services, mention.key, "draft", author, {"draft_id": draft.id, "text": text})
+    _event(services, mention.key, EventKind.DRAFT, author, {"draft_id": draft.id, "text": text})
     lead = services.department_lead(mention.department) if mention.department else None
     ping = mrkdwn.group_ping(lead) or publishers_of(services).describe()
     fallback, body = messages.draft_message(mention, draft, ping)
@@ -250,11 +250,11 @@ def _publish(services: Services, mention: Mention, draft: Draft) -> AnswerOutcom
     now = services.clock()
     done = drafts.mark_published(services.store, draft.id, result.url, result.native_id, now)
     draft = done.draft or draft
-    _event(services, mention.key, "published", draft.approver,
+    _event(services, mention.key, EventKind.PUBLISHED, draft.approver,
            {"draft_id": draft.id, "text": draft.text, "url": result.url,
             "author": draft.author, "approver": draft.approver})
     _mark_answered(services, mention.key)
-    _event(services, mention.key, "answered", draft.author,
+    _event(services, mention.key, EventKind.ANSWERED, draft.author,
            {"text": draft.text, "published": True, "url": result.url})
     services.outbox.refresh(mention.key)
     services.outbox.thread(mention.key, messages.published_line(mention, draft, now),
@@ -266,7 +266,7 @@ def _publish(services: Services, mention: Mention, draft: Draft) -> AnswerOutcom
 def _failed(services: Services, mention: Mention, draft: Draft, error: str) -> AnswerOutcome:
     log.warning("publishing draft %s to %s failed: %s", draft.id, mention.source, error)
     drafts.mark_failed(services.store, draft.id, error, services.clock())
-    _event(services, mention.key, "publish_failed", None,
+    _event(services, mention.key, EventKind.PUBLISH_FAILED, None,
            {"draft_id": draft.id, "error": error})
     fallback, body = messages.failed_message(mention, draft, error)
     services.outbox.thread(mention.key, fallback, blocks=body,

@@ -6,6 +6,7 @@ import csv
 from datetime import datetime
 from typing import Any, TextIO
 
+from bot.mention import EventKind
 from bot.store.base import Store
 
 COLUMNS = ("published_at", "mention", "mention_key", "source", "original_url",
@@ -16,7 +17,7 @@ def audit_rows(store: Store, since: datetime | None = None) -> list[dict[str, An
     """One row per published reply (oldest first), published at or after `since`."""
     rows = []
     for event in store.events(since=since):
-        if event.kind != "published":
+        if event.kind != EventKind.PUBLISHED:
             continue
         mention = store.get_mention(event.mention_key)
         data = event.data

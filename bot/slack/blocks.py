@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot import source_kinds
-from bot.mention import Event, Mention, State
+from bot.mention import Event, EventKind, Mention, State
 from bot.mrkdwn import (
     channel_ref,
     clip,
@@ -82,7 +82,7 @@ def state_line(mention: Mention, events: Sequence[Event] = ()) -> str:
         since = f" since {slack_date(mention.claimed_at)}" if mention.claimed_at else ""
         return f":raising_hand: Claimed by {user(mention.owner)}{since}"
     if mention.state is State.ANSWERED:
-        answered = _last(events, "answered")
+        answered = _last(events, EventKind.ANSWERED)
         who = f" by {user(answered.user)}" if answered and answered.user else ""
         when = f" {slack_date(mention.answered_at)}" if mention.answered_at else ""
         where = ""
@@ -90,7 +90,7 @@ def state_line(mention: Mention, events: Sequence[Event] = ()) -> str:
             where = " · " + link(str(answered.data["url"]), "published reply")
         return f":white_check_mark: Answered{who}{when}{where}"
     if mention.state is State.ESCALATED:
-        esc = _last(events, "escalated")
+        esc = _last(events, EventKind.ESCALATED)
         target = str(esc.data.get("to")) if esc and esc.data.get("to") else mention.department
         urgency = f" ({escape_mrkdwn(str(esc.data['urgency']))})" if esc and esc.data.get(
             "urgency") else ""
@@ -235,34 +235,34 @@ def thread_line(event: Event, short_id: str | None = None) -> str:
     who = user(event.user)
     data = event.data
     kind = event.kind
-    if kind == "posted":
+    if kind == EventKind.POSTED:
         return f"Posted to {channel_ref(str(data.get('channel', '')))}"
-    if kind == "claimed":
+    if kind == EventKind.CLAIMED:
         return f"{who} claimed {sid}"
-    if kind == "released":
+    if kind == EventKind.RELEASED:
         return f"{who} released {sid}; it is back in the queue"
-    if kind == "answered":
+    if kind == EventKind.ANSWERED:
         line = f"{who} answered: {_quote(data.get('text'))}"
         if data.get("published") and data.get("url"):
             line += f" ({link(str(data['url']), 'published')})"
         return line
-    if kind == "escalated":
+    if kind == EventKind.ESCALATED:
         target = escape_mrkdwn(str(data.get("to") or "?"))
         urgency = f" ({escape_mrkdwn(str(data['urgency']))})" if data.get("urgency") else ""
         reason = f": {_quote(data['reason'])}" if data.get("reason") else ""
         return f"{who} escalated to {target}{urgency}{reason}"
-    if kind == "reminded":
+    if kind == EventKind.REMINDED:
         return f":alarm_clock: Reminder: {sid} is still unclaimed after escalation"
-    if kind == "draft":
+    if kind == EventKind.DRAFT:
         return f"{who} drafted a reply for approval: {_quote(data.get('text'))}"
-    if kind == "approved":
+    if kind == EventKind.APPROVED:
         return f"{who} approved the draft reply"
-    if kind == "rejected":
+    if kind == EventKind.REJECTED:
         reason = f": {_quote(data['reason'])}" if data.get("reason") else ""
         return f"{who} rejected the draft reply{reason}"
-    if kind == "published":
+    if kind == EventKind.PUBLISHED:
         url = f" ({link(str(data['url']), 'view')})" if data.get("url") else ""
         return f"{who} published the reply{url}: {_quote(data.get('text'))}"
-    if kind == "publish_failed":
+    if kind == EventKind.PUBLISH_FAILED:
         return f":warning: Publishing failed: {_quote(data.get('error'))}"
     return escape_mrkdwn(f"{kind}") + (f" by {who}" if event.user else "")

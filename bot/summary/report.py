@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.mention import Event, Mention, State
+from bot.mention import Event, EventKind, Mention, State
 from bot.summary.themes import Doc, find_themes
 
 TOP_THEMES = 10
@@ -179,8 +179,8 @@ def build_report(
     for ev in events:
         if ev.mention_key not in day_keys:
             continue
-        target = {"posted": posted, "claimed": claimed, "answered": answered,
-                  "published": answered}.get(ev.kind)
+        target = {EventKind.POSTED: posted, EventKind.CLAIMED: claimed,
+                  EventKind.ANSWERED: answered, EventKind.PUBLISHED: answered}.get(ev.kind)
         if target is not None and ev.mention_key not in target:
             target[ev.mention_key] = ev.at  # events come oldest first: keep the first
 
