@@ -87,7 +87,7 @@ def main() -> int:
 
     t0, c0 = time.perf_counter(), time.process_time()
     report = build_report(mentions, events, start=start, end=NOW, title="bench",
-                          departments=DEPARTMENTS, brand_terms=["acme"])
+                          departments=DEPARTMENTS, brand_words=["acme"])
     t1, c1 = time.perf_counter(), time.process_time()
     message = to_slack(report)
     to_text(report)

@@ -17,10 +17,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.ingest.pipeline import Pipeline, Poster
+from bot.ingest.pipeline import Pipeline
 from bot.ingest.polling import SourcePoller
 from bot.mention import utcnow
 from bot.settings import Settings
+from bot.slack.ports import Outbound
 from bot.sources import build_source
 from bot.store.base import Store
 
@@ -33,7 +34,7 @@ REMINDER_CHECK_MINUTES = 1
 def build_pollers(
     settings: Settings,
     store: Store,
-    poster: Poster | None,
+    poster: Outbound | None,
     *,
     session: requests.Session | None = None,
     clock: Callable[[], datetime] = utcnow,

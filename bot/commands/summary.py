@@ -161,7 +161,7 @@ def report_from_export(settings: Settings, path: Path, day: date | None) -> Repo
         mentions, [], start=start, end=end, timezone=settings.summary.timezone,
         title=f"{summary_jobs.day_title(day)} (from {path.name})",
         departments=list(settings.departments),
-        brand_terms=summary_jobs.brand_terms(settings))
+        brand_words=summary_jobs.brand_words(settings))
 
 
 def _mention(post: Post, judge: Judge, default_time: datetime) -> Mention:

@@ -13,24 +13,16 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
 from bot.judgment.dedupe import fingerprint
 from bot.judgment.judge import Judge
 from bot.judgment.matching import Matcher
 from bot.mention import Link, Mention, utcnow
 from bot.settings import Settings
+from bot.slack.ports import Outbound
 from bot.store.base import Store
 
 log = logging.getLogger(__name__)
-
-
-class Poster(Protocol):
-    """What the pipeline needs from the Slack outbox."""
-
-    def post_mention(self, mention: Mention) -> None: ...
-
-    def refresh(self, mention_key: str) -> None: ...
 
 
 @dataclass
@@ -47,7 +39,7 @@ class Pipeline:
         settings: Settings,
         store: Store,
         *,
-        poster: Poster | None = None,
+        poster: Outbound | None = None,
         judge: Judge | None = None,
         matcher: Matcher | None = None,
         clock: Callable[[], datetime] = utcnow,

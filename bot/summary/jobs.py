@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -17,6 +17,7 @@ from bot import mrkdwn
 from bot.mention import parse_time
 from bot.mrkdwn import escape_mrkdwn
 from bot.settings import Settings
+from bot.slack.ports import Outbound
 from bot.store.base import Store
 from bot.summary import spike as spikes
 from bot.summary.render import example_line, fit, to_slack
@@ -30,11 +31,6 @@ BASELINE_META = "spike:baseline"
 EVERY_DAY = "mon,tue,wed,thu,fri,sat,sun"
 
 
-class Poster(Protocol):
-    def message(self, channel: str, text: str, *, blocks: list | None = None,
-                item_id: str | None = None, thread_of: str | None = None) -> None: ...
-
-
 def daily_summary_trigger(settings: Settings) -> CronTrigger:
     """Fires every day at `[summary] time` in `[summary] timezone`, following its
     daylight-saving changes (09:00 stays 09:00 local)."""
@@ -43,7 +39,8 @@ def daily_summary_trigger(settings: Settings) -> CronTrigger:
                        timezone=ZoneInfo(settings.summary.timezone))
 
 
-def brand_terms(settings: Settings) -> list[str]:
+def brand_words(settings: Settings) -> list[str]:
+    """Words that name the brand itself, so they never become a complaint theme."""
     return [*settings.brand.terms, *settings.brand.own_accounts, settings.brand.name]
 
 
@@ -55,7 +52,7 @@ def report_for_window(settings: Settings, store: Store, start: datetime, end: da
     return build_report(
         store.iter_mentions(since=since), store.events(since=start),
         start=start, end=end, timezone=settings.summary.timezone, title=title,
-        departments=list(settings.departments), brand_terms=brand_terms(settings))
+        departments=list(settings.departments), brand_words=brand_words(settings))
 
 
 def report_for_day(settings: Settings, store: Store, day: date) -> Report:
@@ -75,7 +72,7 @@ def report_last_24h(settings: Settings, store: Store, now: datetime) -> Report:
     return report_for_window(settings, store, now - timedelta(days=1), now, title)
 
 
-def post_daily_summary(settings: Settings, store: Store, outbox: Poster, now: datetime,
+def post_daily_summary(settings: Settings, store: Store, outbox: Outbound, now: datetime,
                        *, item_id: str | None = None) -> Report:
     """Build the summary of the 24 hours before `now` and queue it for the summary
     channel. By default queued once per local day (a rerun after a restart is a no-op);
@@ -91,14 +88,14 @@ def post_daily_summary(settings: Settings, store: Store, outbox: Poster, now: da
     return report
 
 
-def check_spike(settings: Settings, store: Store, outbox: Poster, now: datetime
+def check_spike(settings: Settings, store: Store, outbox: Outbound, now: datetime
                 ) -> spikes.Spike | None:
     """Alert the escalation channel once per complaint spike. Returns the spike alerted
     now, if any."""
     found = spikes.detect(
         store.iter_mentions(since=now - spikes.WINDOW), now, _usual_rate(store, now),
         multiple=settings.summary.spike_multiple,
-        min_count=settings.summary.spike_min_count, brand_terms=brand_terms(settings))
+        min_count=settings.summary.spike_min_count, brand_words=brand_words(settings))
     decision: dict[str, bool] = {}
 
     def change(old: Any) -> dict:

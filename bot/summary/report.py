@@ -144,7 +144,7 @@ def build_report(
     timezone: str = "UTC",
     title: str = "",
     departments: Sequence[str] = (),
-    brand_terms: Sequence[str] = (),
+    brand_words: Sequence[str] = (),
 ) -> Report:
     """The report for mentions created in [start, end).
 
@@ -191,7 +191,7 @@ def build_report(
         total=len(day), complaints=len(complaints),
         by_source=dict(by_source.most_common()),
         themes=_themes(complaints, [m for m in day if not m.complaint], earlier,
-                       brand_terms),
+                       brand_words),
         departments=_departments(day, departments, open_escalations, posted, claimed,
                                  answered),
         top_positive=_top_positive(day),
@@ -200,11 +200,11 @@ def build_report(
 
 
 def _themes(complaints: list[Mention], others: list[Mention],
-            earlier: list[tuple[Mention, bool]], brand_terms: Sequence[str]) -> list[ThemeLine]:
+            earlier: list[tuple[Mention, bool]], brand_words: Sequence[str]) -> list[ThemeLine]:
     if not complaints:
         return []
     model = find_themes([Doc(m.key, m.text, m.department) for m in complaints],
-                        brand_terms=brand_terms, background=[m.text for m in others])
+                        brand_words=brand_words, background=[m.text for m in others])
     top = model.themes[:TOP_THEMES]
     wanted = {t.key for t in top}
     week: Counter[str] = Counter()

@@ -52,7 +52,7 @@ def detect(
     *,
     multiple: float,
     min_count: int,
-    brand_terms: Sequence[str] = (),
+    brand_words: Sequence[str] = (),
 ) -> Spike | None:
     """A Spike when the last hour's complaints exceed `multiple` x `usual_per_hour` and
     number at least `min_count`; otherwise None. Non-complaints are ignored."""
@@ -63,7 +63,7 @@ def detect(
         return None
     spike = Spike(count=len(recent), usual_per_hour=usual_per_hour, threshold=threshold)
     model = find_themes([Doc(m.key, m.text, m.department) for m in recent],
-                        brand_terms=brand_terms)
+                        brand_words=brand_words)
     by_key = {m.key: m for m in recent}
     if model.themes:
         lead = model.themes[0]

@@ -198,9 +198,9 @@ GENERIC = _GENERIC | {_norm(w) for w in _GENERIC}
 class Tokenizer:
     """Lower-cased, normalized words without URLs, @handles and the brand's names."""
 
-    def __init__(self, brand_terms: Iterable[str] = ()) -> None:
+    def __init__(self, brand_words: Iterable[str] = ()) -> None:
         drop: set[str] = set()
-        for term in brand_terms:
+        for term in brand_words:
             term = term.strip().strip('"').lower().lstrip("@#")
             term = term.split(".")[0] if "." in term and " " not in term else term
             drop.update(_norm(w) for w in _WORD.findall(term))
@@ -377,7 +377,7 @@ class ThemeModel:
 def find_themes(
     complaints: Sequence[Doc],
     *,
-    brand_terms: Iterable[str] = (),
+    brand_words: Iterable[str] = (),
     background: Iterable[str] = (),
     min_support: int | None = None,
     max_new: int = 8,
@@ -388,7 +388,7 @@ def find_themes(
     distinctive when it is much more common among complaints than there. Themes come
     back biggest first; a complaint no theme explains is left out of every theme.
     """
-    tokenizer = Tokenizer(brand_terms)
+    tokenizer = Tokenizer(brand_words)
     matcher = _lexicon_matcher()
     docs = [(d, tokenizer.tokens(d.text)) for d in complaints]
     n = len(docs)

@@ -54,7 +54,7 @@ def check_limits(message: dict) -> None:
 
 def test_ten_thousand_mentions_fit_slack_limits():
     report = build_report(big_day(), [], start=DAY, end=DAY + timedelta(days=1),
-                          title="big day", brand_terms=["acme"])
+                          title="big day", brand_words=["acme"])
     assert report.total == 10_000 and len(report.themes) == 10
     message = to_slack(report)
     check_limits(message)

@@ -64,7 +64,7 @@ def history():
 def build(mentions, events):
     return build_report(mentions, events, start=DAY, end=DAY + timedelta(days=1),
                         title="Tuesday", departments=["support", "baggage"],
-                        brand_terms=["Acme", "@acme"])
+                        brand_words=["Acme", "@acme"])
 
 
 def test_volume_by_source_and_share_of_complaints():
@@ -190,6 +190,6 @@ def test_yesterday_is_the_previous_local_day_across_dst():
         mention(BAG, y_start - timedelta(minutes=30), department="baggage"),
     ]
     report = build_report(mentions, [], start=start, end=end, timezone="Europe/Berlin",
-                          departments=["support", "baggage"], brand_terms=["Acme"])
+                          departments=["support", "baggage"], brand_words=["Acme"])
     (bags,) = [t for t in report.themes if t.count == 2]
     assert bags.yesterday == 0

@@ -24,7 +24,7 @@ def test_brand_names_and_handles_never_make_a_theme():
     # "Bags" is the brand here: without removing it every post would look like a bag post.
     texts = [f"@BagsAirline Bags Airline charged me twice for seat {i}" for i in range(30)]
     texts += [f"Bags Airline, my refund for trip {i} never came" for i in range(30)]
-    model = find_themes(docs(texts, "p"), brand_terms=["Bags Airline", "@BagsAirline"])
+    model = find_themes(docs(texts, "p"), brand_words=["Bags Airline", "@BagsAirline"])
     assert {t.key for t in model.themes} == {"billing", "refund"}
     assert "bag" not in Tokenizer(["Bags Airline"]).tokens("Bags Airline lost it")
 
