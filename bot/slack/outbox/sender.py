@@ -17,7 +17,7 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
-from bot.mention import Event, Mention
+from bot.mention import Event, EventKind, Mention
 from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.outbox import reconcile
@@ -276,7 +276,7 @@ class Sender:
             return m
 
         if self.store.update_mention(mention.key, record) is not None:
-            self.store.add_event(Event(mention.key, "posted", self._clock(),
+            self.store.add_event(Event(mention.key, EventKind.POSTED, self._clock(),
                                        data={"channel": channel, "ts": ts}))
         self._finish(item, {"channel": channel, "ts": ts})
 
