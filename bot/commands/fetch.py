@@ -7,7 +7,7 @@ import logging
 import sys
 import tempfile
 from collections.abc import Iterable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.ingest.polling import PollOutcome
 from bot.mention import Mention
@@ -15,6 +15,10 @@ from bot.scheduler import build_pollers, build_scheduler
 from bot.settings import Settings, load_settings
 from bot.store import open_store
 from bot.text import printable  # posts must not send terminal escapes
+
+if TYPE_CHECKING:
+    from bot.slack.outbox import Outbox, OutboxQueue
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +81,8 @@ def _run_once(settings: Settings, data_dir: str, only: list[str] | None, *,
             print("slack: not configured (SLACK_BOT_TOKEN unset); new mentions are queued "
                   "and will be posted when `python -m bot serve` runs", file=sys.stderr)
     finally:
-        if queue is not None:
-            queue.close()
+        if outbox is not None:
+            outbox.close()
         store.close()
     return 0 if any(o.ok for o in outcomes) else 1
 
@@ -109,15 +113,15 @@ def _run_forever(settings: Settings) -> int:
     return 0
 
 
-def _queues(settings: Settings, store):  # type: ignore[no-untyped-def]
+def _queues(settings: Settings, store: Store) -> tuple[OutboxQueue, Outbox | None]:
     """(queue, sender): where the pipeline queues posts, and the outbox that sends them
     (None without a Slack token). Without Slack the mentions are still queued, by an
-    outbox that never sends, so `serve` posts them later: a mention stored without its
+    enqueue-only queue, so `serve` posts them later: a mention stored without its
     outbox row would never be posted."""
-    from bot.slack.outbox import Outbox
+    from bot.slack.outbox import Outbox, OutboxQueue
 
     if not settings.slack.bot_token:
-        return Outbox(store, None, settings, lanes=1), None  # type: ignore[arg-type]
+        return OutboxQueue(store, settings), None
     from bot.slack.client import make_client
 
     outbox = Outbox(store, make_client(settings.slack), settings)

@@ -100,6 +100,29 @@ def test_429_retry_after_holds_only_that_channel(env):
     assert len(env.slack.messages[BILLING]) == 1
 
 
+def test_429_on_one_channel_holds_only_that_channel_two_rows_each(env):
+    """With two rows per channel, the hold is what stops billing's second row: its first
+    row's own retry time alone would let the second go out during the Retry-After."""
+    env.slack.fail_next("chat.postMessage", status=429, retry_after=7, channel=BILLING)
+    rows = {BILLING: [add(env, 1, department="billing"), add(env, 3, department="billing")],
+            SUPPORT: [add(env, 2, department="support"), add(env, 4, department="support")]}
+    for m in (rows[BILLING][0], rows[SUPPORT][0], rows[BILLING][1], rows[SUPPORT][1]):
+        env.outbox.post_mention(m)
+    t0 = env.clock.time()
+    stats = env.outbox.drain()
+    assert stats.rate_limited == 1 and stats.sent == 4
+    # Nothing went to billing during its Retry-After, and its rows kept their order.
+    billing = env.slack.messages[BILLING]
+    assert [x["metadata"]["event_payload"]["outbox_id"] for x in billing] == [
+        f"mention:{m.key}" for m in rows[BILLING]]
+    assert all(float(x["ts"]) - t0 >= 7 - 1e-3 for x in billing)
+    # Support was not held: both its rows went out at once.
+    support = env.slack.messages[SUPPORT]
+    assert len(support) == 2 and all(float(x["ts"]) - t0 < 1 for x in support)
+    assert env.slack.posts_by_metadata() == {f"mention:{m.key}": 1
+                                             for ms in rows.values() for m in ms}
+
+
 def test_500s_are_retried_with_backoff_and_post_once(env):
     env.slack.fail_next("chat.postMessage", status=500, times=3)
     m = add(env, 1)
@@ -366,13 +389,13 @@ def test_outage_is_logged_once_and_recovery_once(env, caplog):
 def test_unreachable_slack_waits_then_posts_once_when_back(env):
     import socket
 
-    from bot.slack.outbox import _without_retry_handlers
+    from bot.slack.outbox import without_retry_handlers
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}/api/"
     live_client = env.outbox.client
-    env.outbox.client = _without_retry_handlers(WebClient(token="x", base_url=dead, timeout=1))
+    env.outbox.client = without_retry_handlers(WebClient(token="x", base_url=dead, timeout=1))
     for n in range(2):
         env.outbox.post_mention(add(env, n))
     down = env.outbox.drain(max_seconds=1)
