@@ -28,93 +28,25 @@ yesterday's and last week's complaints in the day's themes.
 
 from __future__ import annotations
 
-import html
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-# --- the general complaint-aspect lexicon --------------------------------------------
-# A cue is one word or two consecutive words. A word ending in "*" matches by prefix
-# ("cancel*" = cancelled, cancellation); otherwise plurals and simple inflections
-# match ("bag" = bags). A leading "!" doubles the cue's weight (it names the aspect
-# by itself); a leading "~" halves it (it only helps another cue).
-# The order is the tie-break: more specific aspects come first.
-LEXICON: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("damaged", "damaged items", (
-        "!damag*", "!ripped", "!torn", "!dented", "!smashed", "destroyed", "~broken",
-        "~bag", "~luggage", "~suitcase", "~package", "~box")),
-    ("bags", "lost or delayed bags", (
-        "!bag", "!baggage", "!luggage", "!suitcase", "~lost", "~missing", "carousel",
-        "~claim", "~delivered", "checked bag", "bag fee")),
-    ("delivery", "lost or late deliveries", (
-        "!package", "!parcel", "!shipment", "!delivery", "deliver*", "shipping",
-        "tracking", "courier", "~lost", "~missing", "~arrive*", "~order")),
-    ("cancelled", "cancellations", (
-        "!cancel*", "cancelation", "~rebook*", "~reschedul*", "~stranded")),
-    ("refund", "refund not received", (
-        "!refund*", "!reimburs*", "money back", "!chargeback", "compensat*",
-        "~voucher", "~credit")),
-    ("billing", "unexpected charges and fees", (
-        "!overcharg*", "charged", "!charge", "!fee", "!billing", "!bill", "!invoice",
-        "double charged", "~paid", "~pay", "~price", "~expensive", "~money")),
-    ("delay", "delays and late arrivals", (
-        "!delay*", "!late", "!later", "tarmac", "~hour", "~hrs", "~waiting", "~wait",
-        "~still", "on time", "~sitting", "~stuck", "~gate", "~connection", "~missed",
-        "~connecting")),
-    ("hold", "long waits on hold", (
-        "!hold", "on hold", "hung up", "hang up", "call back", "callback",
-        "busy signal", "~phone", "~call*", "get through", "~minute", "~answer",
-        "~reach", "~line")),
-    ("no_reply", "no reply to messages", (
-        "!respon*", "!reply", "!replied", "~email*", "~dm", "~message", "ignor*",
-        "~contact*", "~hear back", "~heard")),
-    ("staff", "rude or unhelpful staff", (
-        "!rude", "!attitude", "unprofessional", "!attendant", "crew", "staff",
-        "employee", "~pilot", "~gate agent", "~treated", "~yell*")),
-    ("service", "poor customer service", (
-        "customer service", "!service", "~agent", "~rep", "~representative",
-        "~supervisor", "~manager", "~help", "~helpful", "~unhelpful", "~worst",
-        "~customer")),
-    ("booking", "booking and reservation problems", (
-        "!book*", "!reservation", "itinerary", "~ticket", "confirmation", "~reserv*",
-        "~change", "~upgrade", "~seat assignment", "~name")),
-    ("website", "website or app not working", (
-        "!website", "!app", "!site", "online", "~error", "~crash*", "~glitch", "~page",
-        "~check in", "~link")),
-    ("account", "account and login problems", (
-        "!login", "log in", "sign in", "!password", "!account", "sign up", "!username",
-        "registration", "~register*", "~profile", "~locked", "~verification")),
-    ("lines", "long lines and queues", (
-        "!queue", "!lines", "long line", "~security", "~counter", "~desk",
-        "~check in", "~checkin")),
-    ("seats", "seats and comfort", (
-        "!seat*", "legroom", "leg room", "~comfort*", "~uncomfortable", "~dirty",
-        "~cramped", "~cold", "~hot", "~smell*")),
-    ("food", "food and drinks", (
-        "!food", "!meal", "snack", "drink*", "coffee", "~water", "beverage")),
-    ("wifi", "wifi and entertainment", (
-        "!wifi", "wi fi", "!internet", "entertainment", "~tv", "~movie", "~screen")),
-    ("product", "product not working", (
-        "!defect*", "stopped working", "not working", "doesn't work", "~broken",
-        "~bug", "~outage", "~down")),
+from bot.summary.aspects import (
+    GENERIC,
+    LEXICON,
+    NAME_VARIANTS,
+    AspectMatcher,
+    Cue,
+    Tokenizer,
+    content,
+    lexicon_matcher,
+)
+from bot.summary.aspects import (
+    phrases as phrases_of,
 )
 
-# Names made specific by the posts' own words: (words, name), chosen when its
-# words occur in at least VARIANT_SHARE of the theme's posts and twice as often as the
-# next variant's.
-NAME_VARIANTS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
-    "cancelled": ((("flight",), "cancelled flights"),
-                  (("order",), "cancelled orders"),
-                  (("subscription", "plan", "account"), "cancelled subscriptions"),
-                  (("booking", "reservation", "trip"), "cancelled bookings")),
-    "delay": ((("flight", "plane", "gate"), "delayed flights"),
-              (("train", "bus"), "delays and late trains"),
-              (("order", "package", "delivery"), "late deliveries")),
-    "damaged": ((("bag", "luggage", "suitcase", "baggage"), "damaged bags"),
-                (("package", "box", "parcel", "order"), "damaged packages")),
-}
 VARIANT_SHARE = 0.5
 
 PROPAGATE_CONFIDENCE = 0.5  # posterior needed to join an aspect without a cue word
@@ -123,40 +55,6 @@ EVIDENCE_MIN = 2  # a word ties a post to an aspect if seen in this many of its 
 EVIDENCE_SHARE = 0.4  # ... and this share of the explained posts using the word
 NEW_THEME_LIFT = 3.0  # a new theme's phrase: this many times commoner than background
 NEW_THEME_MAX_SHARE = 0.05  # ... and, if one word, in at most this share of complaints
-
-_STOPWORDS = frozenset("""
-a about above after again against all am an and any are aren't as at be because been
-before being below between both but by can can't cannot could couldn't did didn't do
-does doesn't doing don't down during each few for from further had hadn't has hasn't
-have haven't having he he'd he'll he's her here here's hers herself him himself his how
-how's i i'd i'll i'm i've if in into is isn't it it's its itself let's me more most
-mustn't my myself no nor not of off on once only or other ought our ours ourselves out
-over own same shan't she she'd she'll she's should shouldn't so some such than that
-that's the their theirs them themselves then there there's these they they'd they'll
-they're they've this those through to too under until up very was wasn't we we'd we'll
-we're we've were weren't what what's when when's where where's which while who who's
-whom why why's with won't would wouldn't you you'd you'll you're you've your yours
-yourself yourselves just get got now will also still one even really like u im ur dont
-amp rt http https co via yes ok okay oh well us need want know going go back today
-thanks thank please hi hey lol guys
-""".split())
-
-# Words of pure frustration or time: they say how a customer feels, not about what, so
-# they never name a new theme (they still help the word model place posts).
-_GENERIC = frozenset("""
-never ever worst terrible horrible awful bad sucks suck cant wont didnt isnt fail fails
-time times day days hour hours minute minutes week today tonight tomorrow yesterday
-people thing things way lot much many every again last first next new good great
-damn goddamn bloody fucking fuck fuckin shit crap hell wtf stupid ridiculous
-complaint complain problem problems issue issues help
-""".split())
-
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
-_HANDLE = re.compile(r"(?<![\w@])@\w[\w.-]*")
-_WORD = re.compile(r"[a-z][a-z0-9']*")
-# URLs and @handles in one pass: neither says what a complaint is about.
-_NOISE = re.compile(_URL.pattern + "|" + _HANDLE.pattern, re.I)
-
 
 @dataclass(frozen=True)
 class Doc:
@@ -180,177 +78,6 @@ class Theme:
         return len(self.ids)
 
 
-def _norm(word: str) -> str:
-    """Plural and possessive endings off, so "bags" meets "bag"."""
-    if word.endswith("'s"):
-        word = word[:-2]
-    word = word.replace("'", "")
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    return word
-
-
-# Tokens are normalized ("guys" -> "guy"), so the word lists are too.
-STOPWORDS = _STOPWORDS | {_norm(w) for w in _STOPWORDS}
-GENERIC = _GENERIC | {_norm(w) for w in _GENERIC}
-
-
-class Tokenizer:
-    """Lower-cased, normalized words without URLs, @handles and the brand's names."""
-
-    def __init__(self, brand_words: Iterable[str] = ()) -> None:
-        drop: set[str] = set()
-        for term in brand_words:
-            term = term.strip().strip('"').lower().lstrip("@#")
-            term = term.split(".")[0] if "." in term and " " not in term else term
-            drop.update(_norm(w) for w in _WORD.findall(term))
-        self.drop = frozenset(drop)
-        self._cache: dict[str, str | None] = {}
-
-    def tokens(self, text: str) -> list[str]:
-        text = text or ""
-        if "&" in text:
-            text = html.unescape(text)
-        text = _NOISE.sub(" ", text).lower()
-        if "’" in text or "wi-fi" in text:
-            text = text.replace("’", "'").replace("wi-fi", "wifi")
-        out = []
-        cache = self._cache
-        for raw in _WORD.findall(text):
-            tok = cache.get(raw, "")
-            if tok == "":
-                norm = _norm(raw)
-                tok = None if norm in self.drop else norm
-                cache[raw] = tok
-            if tok is not None:
-                out.append(tok)
-        return out
-
-
-@dataclass
-class _Cue:
-    aspect: int
-    words: tuple[str, ...]
-    weight: float
-
-
-def _parse_cue(aspect: int, cue: str) -> _Cue:
-    weight = 1.0
-    if cue.startswith("!"):
-        weight, cue = 2.0, cue[1:]
-    elif cue.startswith("~"):
-        weight, cue = 0.5, cue[1:]
-    return _Cue(aspect, tuple(_norm(w) if not w.endswith("*") else w
-                              for w in cue.lower().split()), weight)
-
-
-def _word_matches(pattern: str, token: str) -> bool:
-    if pattern.endswith("*"):
-        return token.startswith(pattern[:-1])
-    if token == pattern:
-        return True
-    # Simple inflections: "delayed", "delaying", "charged" for "delay", "charge".
-    for suffix in ("ed", "d", "ing", "er"):
-        if token == pattern + suffix:
-            return True
-    return False
-
-
-class AspectMatcher:
-    """Scores a token list against the aspects; cues can be added (learned) later."""
-
-    _INFLECTIONS = ("", "ed", "d", "ing", "er")
-
-    def __init__(self, names: Sequence[tuple[str, str]], cues: Iterable[_Cue]) -> None:
-        self.names = list(names)
-        self.cues: list[_Cue] = []
-        # First word of a cue -> cue indexes: exact forms in a dict, prefixes in a list.
-        self._exact: dict[str, list[int]] = defaultdict(list)
-        self._prefix: list[tuple[str, int]] = []
-        self._memo: dict[str, tuple[list[int], list[int]]] = {}
-        self._seconds: dict[tuple[int, str], bool] = {}
-        for cue in cues:
-            self.add(cue)
-
-    def add(self, cue: _Cue) -> None:
-        self.cues.append(cue)
-        index = len(self.cues) - 1
-        first = cue.words[0]
-        if first.endswith("*"):
-            self._prefix.append((first[:-1], index))
-        else:
-            for suffix in self._INFLECTIONS:
-                self._exact[first + suffix].append(index)
-        self._memo.clear()
-
-    def _lookup(self, token: str) -> tuple[list[int], list[int]]:
-        """(one-word cues matching `token`, two-word cues whose first word matches)."""
-        found = self._memo.get(token)
-        if found is None:
-            hits = list(self._exact.get(token, ()))
-            hits += [i for prefix, i in self._prefix if token.startswith(prefix)]
-            found = ([i for i in hits if len(self.cues[i].words) == 1],
-                     [i for i in hits if len(self.cues[i].words) == 2])
-            self._memo[token] = found
-        return found
-
-    def _second(self, cue: int, token: str) -> bool:
-        key = (cue, token)
-        found = self._seconds.get(key)
-        if found is None:
-            found = self._seconds[key] = _word_matches(self.cues[cue].words[1], token)
-        return found
-
-    def scores(self, tokens: Sequence[str]) -> dict[int, float]:
-        hit: set[int] = set()
-        memo, lookup, second = self._memo, self._lookup, self._second
-        last = len(tokens) - 1
-        for pos, tok in enumerate(tokens):
-            found = memo.get(tok) or lookup(tok)
-            if found[0]:
-                hit.update(found[0])
-            if found[1] and pos < last:
-                nxt = tokens[pos + 1]
-                for i in found[1]:
-                    if second(i, nxt):
-                        hit.add(i)
-        scores: dict[int, float] = defaultdict(float)
-        cues = self.cues
-        for i in hit:
-            scores[cues[i].aspect] += cues[i].weight
-        return scores
-
-    def best(self, tokens: Sequence[str], minimum: float = 1.0, *, lo: int = 0,
-             hi: int | None = None) -> int | None:
-        """The best aspect scoring at least `minimum`, among aspects lo..hi-1."""
-        scores = self.scores(tokens)
-        if lo or hi is not None:
-            scores = {a: v for a, v in scores.items() if lo <= a and (hi is None or a < hi)}
-        if not scores:
-            return None
-        # Highest score; on a tie the earlier (more specific) aspect.
-        aspect, score = max(scores.items(), key=lambda kv: (kv[1], -kv[0]))
-        return aspect if score >= minimum else None
-
-
-def _lexicon_matcher() -> AspectMatcher:
-    names = [(key, name) for key, name, _ in LEXICON]
-    cues = [_parse_cue(i, cue) for i, (_, _, words) in enumerate(LEXICON) for cue in words]
-    return AspectMatcher(names, cues)
-
-
-def _content(tokens: Sequence[str]) -> list[str]:
-    return [t for t in tokens if t not in STOPWORDS and len(t) > 2 and not t.isdigit()]
-
-
-def _phrases(tokens: Sequence[str]) -> set[str]:
-    """Content words and two-word phrases of content words (adjacent after stopwords)."""
-    words = _content(tokens)
-    out = set(words)
-    out.update(f"{a} {b}" for a, b in zip(words, words[1:], strict=False) if a != b)
-    return out
-
-
 @dataclass
 class ThemeModel:
     """The themes found on one set of complaints, able to place other complaints."""
@@ -368,7 +95,7 @@ class ThemeModel:
         tokens = self.tokenizer.tokens(text)
         aspect = self.matcher.best(tokens, hi=self.base)
         if aspect is None and self.propagator is not None:
-            aspect = self.propagator.best(_content(tokens))
+            aspect = self.propagator.best(content(tokens))
         if aspect is None:
             aspect = self.matcher.best(tokens, lo=self.base)
         return None if aspect is None else self.matcher.names[aspect][0]
@@ -389,13 +116,13 @@ def find_themes(
     back biggest first; a complaint no theme explains is left out of every theme.
     """
     tokenizer = Tokenizer(brand_words)
-    matcher = _lexicon_matcher()
+    matcher = lexicon_matcher()
     docs = [(d, tokenizer.tokens(d.text)) for d in complaints]
     n = len(docs)
     support = min_support if min_support is not None else max(3, n // 200)
 
     assigned: list[int | None] = [matcher.best(toks) for _, toks in docs]
-    doc_phrases = [_phrases(toks) for _, toks in docs]
+    doc_phrases = [phrases_of(toks) for _, toks in docs]
     propagator: _Propagator | None = None
 
     if n >= 20:
@@ -405,10 +132,10 @@ def find_themes(
         # earlier day's, via classify) is placed by the same rules.
         assigned = [matcher.best(toks) for _, toks in docs]
         propagator = _Propagator.train(
-            [_content(toks) for _, toks in docs], assigned, len(matcher.names))
+            [content(toks) for _, toks in docs], assigned, len(matcher.names))
         for i, (_, toks) in enumerate(docs):
             if assigned[i] is None:
-                assigned[i] = propagator.best(_content(toks))
+                assigned[i] = propagator.best(content(toks))
         _discover_new(matcher, distinct, doc_phrases, assigned, support, max_new)
 
     groups: dict[int, list[int]] = defaultdict(list)
@@ -440,7 +167,7 @@ def _distinctive(doc_phrases: list[set[str]], background: Iterable[str],
     n_bg = 0
     for text in background:
         n_bg += 1
-        bg.update(_phrases(tokenizer.tokens(text)))
+        bg.update(phrases_of(tokenizer.tokens(text)))
     n = len(doc_phrases)
     out = []
     for phrase, count in df.items():
@@ -475,7 +202,7 @@ def _learn_cues(matcher: AspectMatcher, distinct: list[tuple[str, int, float]],
         aspect, count = aspects.most_common(1)[0]
         explained = sum(aspects.values())
         if count >= support and count / explained >= 0.6:
-            matcher.add(_Cue(aspect, tuple(phrase.split()), LEARNED_WEIGHT))
+            matcher.add(Cue(aspect, tuple(phrase.split()), LEARNED_WEIGHT))
 
 
 class _Propagator:
@@ -593,7 +320,7 @@ def _discover_new(matcher: AspectMatcher, distinct: list[tuple[str, int, float]]
             made[aspect] = set(name.split()) | words
         else:
             made[aspect] |= words
-        matcher.add(_Cue(aspect, tuple(best.split()), 2.0))
+        matcher.add(Cue(aspect, tuple(best.split()), 2.0))
         for i in list(open_docs):
             if best in doc_phrases[i]:
                 assigned[i] = aspect
@@ -620,7 +347,7 @@ def _specific_name(key: str, name: str, token_lists: list[list[str]]) -> str:
 def _top_phrase(matcher: AspectMatcher, aspect: int, token_lists: list[list[str]]) -> str:
     counts: Counter[str] = Counter()
     for toks in token_lists:
-        counts.update(_phrases(toks))
+        counts.update(phrases_of(toks))
     own = [" ".join(c.words) for c in matcher.cues if c.aspect == aspect]
     for phrase, _ in counts.most_common(50):
         if any(o.rstrip("*") in phrase for o in own):
