@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from bot.mention import State
 from bot.settings import parse_settings
 from bot.slack.services import Services
 from bot.store import open_store
+from bot.store.tinydb_store import TinyDBStore
 from tests.e2e.helpers import new_mention, raw_config
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -36,6 +38,20 @@ class RecordingOutbox:
     def message(self, channel: str, text: str, **kw) -> None:
         with self.lock:
             self.messages.append({"channel": channel, "text": text, **kw})
+
+
+class ReadersMeet(TinyDBStore):
+    """The real store, except that callers of open_mentions wait for each other there:
+    racing reminder runs then all read the escalation as not yet reminded before any of
+    them can mark it, so only the atomic flag can keep the reminder to one."""
+
+    barrier: threading.Barrier | None = None
+
+    def open_mentions(self, *args, **kwargs):
+        found = super().open_mentions(*args, **kwargs)
+        if self.barrier is not None:
+            self.barrier.wait(timeout=10)
+        return found
 
 
 class Clock:
@@ -181,7 +197,7 @@ def test_escalate_to_leadership_uses_the_escalation_channel_and_group(env):
     assert workflow.escalation_targets(env, env.store.get_mention(m.key))[-1] != "leadership"
 
 
-def test_one_reminder_for_an_escalation_left_unclaimed(env):
+def test_one_reminder_for_an_escalation_left_unclaimed(env, tmp_path):
     stale, claimed = add(env), add(env)
     for m in (stale, claimed):
         workflow.escalate(env, m.key, "U1ANN", "billing", "why")
@@ -189,12 +205,16 @@ def test_one_reminder_for_an_escalation_left_unclaimed(env):
     assert workflow.remind_stale_escalations(env, T0 + timedelta(minutes=29)) == 0
     later = T0 + timedelta(minutes=31)
     results = []
+    racing = ReadersMeet.open(tmp_path / "data")  # a second handle on the same store
+    racing.barrier = threading.Barrier(4)
+    racers = dataclasses.replace(env, store=racing)
     threads = [threading.Thread(target=lambda: results.append(
-        workflow.remind_stale_escalations(env, later))) for _ in range(4)]
+        workflow.remind_stale_escalations(racers, later))) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    racing.close()
     assert sum(results) == 1
     reminders = [m for m in env.outbox.messages if "Reminder" in m["text"]]
     assert len(reminders) == 1 and reminders[0]["channel"] == "CBILLING"

@@ -127,6 +127,20 @@ def draft_message(h: EarshotHarness, mention) -> dict[str, Any]:
     return wait_for(find, what="draft message in the thread")[0]
 
 
+def leave_group(h: EarshotHarness, group: str, user: str) -> None:
+    """`user` leaves the user group `group`, and Slack tells the app."""
+    h.slack.usergroups[group] = [u for u in h.slack.usergroups[group] if u != user]
+    body = json.dumps({
+        "token": "legacy", "team_id": "T001", "api_app_id": "AEARSHOT",
+        "type": "event_callback", "event_id": "Ev1", "event_time": 1,
+        "event": {"type": "subteam_members_changed", "subteam_id": group,
+                  "team_id": "T001", "removed_users": [user],
+                  "removed_users_count": 1, "event_ts": "1.0"}})
+    assert signed_post(h.url, body, "application/json").status_code == 200
+    wait_for(lambda: h.store.get_meta(f"publishers:group:{group}") is None,
+             what="cache dropped")
+
+
 def test_publisher_answer_is_published_once(earshot: EarshotHarness,
                                             writes: WriteStandIn) -> None:
     m = post(earshot, "mastodon")
@@ -225,6 +239,33 @@ def test_edit_too_long_is_refused_inside_the_modal(earshot: EarshotHarness,
     assert body["response_action"] == "errors"
     assert "Too long for X: 282 of 280" in body["errors"][messages.REPLY_BLOCK]
     assert writes.requests == []
+
+
+def test_an_edit_submitted_after_leaving_the_publishers_is_refused_inside_the_modal(
+        slack: SlackStandIn, writes: WriteStandIn, tmp_path: Path) -> None:
+    # The modal opened while OTHER was a publisher; the submission is checked again.
+    slack.usergroups["SPRTEAM"] = [OTHER]
+    h = start(slack, writes, tmp_path, groups=("SPRTEAM",))
+    try:
+        m = post(h, "mastodon")
+        answer(h, m, AUTHOR, "first try")
+        draft_id = draft_id_of(h, m)
+        msg = draft_message(h, m)
+        before = len(h.slack.views)
+        action(h.url, ids.EDIT_DRAFT, draft_id, user=OTHER, message_ts=msg["ts"])
+        modal = wait_for(lambda: h.slack.views[before:], what="edit modal")[0]["view"]
+        leave_group(h, "SPRTEAM", OTHER)
+        resp = view_submission(h.url, ids.EDIT_VIEW, modal["private_metadata"],
+                               {messages.REPLY_BLOCK: {messages.REPLY_ACTION:
+                                                       text_value("my wording")}},
+                               user=OTHER)
+        body = resp.json()
+        assert body["response_action"] == "errors"
+        assert "Only publishers" in body["errors"][messages.REPLY_BLOCK]
+        assert writes.requests == []
+        assert drafts.get(h.store, draft_id).status == drafts.DRAFT
+    finally:
+        h.stop()
 
 
 def test_reject_publishes_nothing_and_the_author_hears_why(earshot: EarshotHarness,
@@ -418,16 +459,7 @@ def test_publisher_group_members_publish_until_the_group_changes(
         answer(h, first, OTHER, "As a group member")
         wait_for(lambda: events(h, first, "published"), what="published by group member")
 
-        slack.usergroups["SPRTEAM"] = []  # OTHER leaves the group; Slack tells the app
-        body = json.dumps({
-            "token": "legacy", "team_id": "T001", "api_app_id": "AEARSHOT",
-            "type": "event_callback", "event_id": "Ev1", "event_time": 1,
-            "event": {"type": "subteam_members_changed", "subteam_id": "SPRTEAM",
-                      "team_id": "T001", "removed_users": [OTHER],
-                      "removed_users_count": 1, "event_ts": "1.0"}})
-        assert signed_post(h.url, body, "application/json").status_code == 200
-        wait_for(lambda: h.store.get_meta("publishers:group:SPRTEAM") is None,
-                 what="cache dropped")
+        leave_group(h, "SPRTEAM", OTHER)
         second = post(h, "mastodon")
         answer(h, second, OTHER, "No longer a member")
         draft_id_of(h, second)  # a draft awaiting approval, not a publication

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,10 +12,12 @@ import pytest
 
 from bot.ingest.pipeline import Pipeline
 from bot.ingest.polling import SourcePoller
-from bot.mention import Mention
+from bot.judgment.dedupe import fingerprint
+from bot.mention import Link, Mention
 from bot.settings import load_settings
 from bot.sources.base import FetchResult, RateLimited, Source, SourceError
 from bot.store import open_store
+from bot.store.tinydb_store import TinyDBStore
 
 CONFIG = """
 [brand]
@@ -89,8 +92,23 @@ def settings(tmp_path: Path):
     return load_settings(path, env={})
 
 
-def make_poller(settings, data_dir: Path, script: list[Any], poster=None, clock=None):
-    store = open_store(data_dir)
+class DiskFillsUp(TinyDBStore):
+    """The real store, whose disk fills up after `room` more mentions: add_mention then
+    fails as a full disk makes a write fail, until the disk is freed."""
+
+    room: int | None = None  # None: plenty of room
+
+    def add_mention(self, mention: Mention) -> Mention:
+        if self.room is not None:
+            if self.room <= 0:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.room -= 1
+        return super().add_mention(mention)
+
+
+def make_poller(settings, data_dir: Path, script: list[Any], poster=None, clock=None,
+                store=None):
+    store = store or open_store(data_dir)
     clock = clock or Clock()
     pipeline = Pipeline(settings, store, poster=poster, clock=clock)
     source = ScriptedSource(script)
@@ -140,6 +158,37 @@ def test_failure_keeps_cursor_backs_off_and_logs_once_per_outage(settings, tmp_p
     assert store.get_cursor("scripted") == {"since": 3}
     assert store.count_mentions() == 3
     assert any("recovered" in r.getMessage() for r in caplog.records)
+
+
+def test_a_store_write_failing_mid_batch_keeps_the_cursor_and_the_retry_stores_the_rest(
+        settings, tmp_path):
+    clock, poster = Clock(), RecordingPoster()
+    batch = [post("2", "Acme two"), post("3", "Acme three", minutes=1),
+             post("4", "Acme four", minutes=2)]
+    store = DiskFillsUp.open(tmp_path)
+    poller, source, _ = make_poller(settings, tmp_path, [
+        FetchResult([post("1", "Acme one")], {"since": 1}),
+        FetchResult(batch, {"since": 4}),
+        FetchResult(batch, {"since": 4}),  # asked again from the old cursor: same items
+    ], poster=poster, clock=clock, store=store)
+    assert poller.poll().ok
+    store.room = 1  # "scripted:2" fits, "scripted:3" does not
+    failed = poller.poll()
+    assert not failed.ok and "No space left" in failed.error
+    assert store.get_cursor("scripted") == {"since": 1}
+    assert [m.key for m in store.iter_mentions()] == ["scripted:1", "scripted:2"]
+
+    store.room = None  # the disk was freed
+    clock.now += timedelta(hours=2)
+    retried = poller.poll()
+    assert retried.ok and source.cursors_seen[2] == {"since": 1}
+    assert retried.result.seen == 1
+    assert [m.key for m in retried.result.new] == ["scripted:3", "scripted:4"]
+    assert store.get_cursor("scripted") == {"since": 4}
+    # Nothing missed, nothing twice.
+    assert [m.key for m in store.iter_mentions()] == [f"scripted:{n}" for n in range(1, 5)]
+    assert poster.posted == [f"scripted:{n}" for n in range(1, 5)]
+    store.close()
 
 
 def test_backoff_skips_polls_until_it_expires(settings, tmp_path):
@@ -192,6 +241,29 @@ def test_copies_across_sources_become_one_mention_with_all_links(settings, tmp_p
         original.url, copies[0].url, copies[1].url]
     assert poster.posted == ["x:1"]
     assert poster.refreshed == ["x:1", "x:1"]
+
+
+def test_a_copy_with_the_same_url_but_different_text_is_merged(settings, tmp_path):
+    # The same article in two feeds, and shared on another network: each with its own
+    # excerpt, so no fingerprint matches; the URL is what they have in common.
+    poster = RecordingPoster()
+    article = "https://blog.example.org/2026/11/acme-outage-report"
+    original = post("a1", "Acme outage report: what went wrong on Tuesday", source="rss",
+                    url=article)
+    other_feed = post("b7", "Acme explains the Tuesday outage in a long post", source="rss",
+                      url=article, minutes=1)
+    shared = post("99", "Acme finally says why my dashboard was down for six hours",
+                  source="lobsters", url=article, minutes=2)
+    assert len({fingerprint(m.text) for m in (original, other_feed, shared)}) == 3
+    poller, _, store = make_poller(settings, tmp_path, [
+        FetchResult([original, other_feed, shared], {"c": 1})], poster=poster)
+    result = poller.poll().result
+    assert [m.key for m in result.new] == ["rss:a1"]
+    assert result.merged == [("rss:a1", Link("lobsters", article))]
+    assert store.count_mentions() == 1
+    assert [link.source for link in store.get_mention("rss:a1").all_links()] == [
+        "rss", "lobsters"]
+    assert poster.posted == ["rss:a1"] and poster.refreshed == ["rss:a1"]
 
 
 def test_noise_is_dropped_with_a_reason(settings, tmp_path):
