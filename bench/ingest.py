@@ -33,9 +33,9 @@ from tinydb import TinyDB, where  # noqa: E402
 
 from bot.listeners.home import gather_home_from_store  # noqa: E402
 from bot.mention import Link, Mention, State  # noqa: E402
-from bot.slack import views  # noqa: E402
 from bot.store.base import Store  # noqa: E402
 from bot.store.tinydb_store import TinyDBStore  # noqa: E402
+from tests.slack.home_reference import gather_home  # noqa: E402
 
 T0 = datetime(2026, 8, 1, tzinfo=UTC)
 WORDS = ("acme refund still on hold cancel flight support great thanks broken app login "
@@ -176,8 +176,8 @@ def bench_slack_queries(store: TinyDBStore, mentions: list[Mention], rng: random
         print(f"    {call:<38} {use:<24} {fast * 1e3:7.3f} ms  (scan {slow * 1e3:4.0f} ms)"
               f"  {size:,} found")
     fast = best_of(lambda: gather_home_from_store(store, "U1", departments, today), 20)
-    slow = best_of(lambda: views.gather_home(store.iter_mentions(), store.events(since=today),
-                                             "U1", departments, today), 3)
+    slow = best_of(lambda: gather_home(store.iter_mentions(), store.events(since=today),
+                                       "U1", departments, today), 3)
     print(f"    {'App Home for one user (all of the above)':<63} {fast * 1e3:7.3f} ms  "
           f"(scan {slow * 1e3:4.0f} ms)")
 

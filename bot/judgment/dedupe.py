@@ -2,8 +2,8 @@
 
 `fingerprint` is equal for copies that differ only in URLs, whitespace, case,
 punctuation, HTML entities, accents, emoji, a "RT @x:" prefix, leading @mentions or a
-trailing "via @x". `near_duplicate` also catches copies with small edits; it is pairwise,
-so callers use it on a short list of candidates, not the whole store.
+trailing "via @x". A copy with real edits gets a different fingerprint; the pipeline still
+merges it when its URL is one already stored (bot.ingest.pipeline).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from difflib import SequenceMatcher
 
 from bot.text import clean, strip_urls
 
@@ -49,18 +48,3 @@ def fingerprint(text: str) -> str:
         return ""
     return hashlib.sha1(norm.encode("utf-8")).hexdigest()[:20]
 
-
-def near_duplicate(a: str, b: str, threshold: float = 0.85) -> bool:
-    """True when two posts are the same story with small edits (a word added, a typo).
-
-    Compares word sequences; very short posts must match exactly, since one changed word
-    in five is a different post ("flight delayed" vs "flight cancelled").
-    """
-    wa, wb = normalize(a).split(), normalize(b).split()
-    if not wa or not wb:
-        return False
-    if wa == wb:
-        return True
-    if min(len(wa), len(wb)) < 6:
-        return False
-    return SequenceMatcher(None, wa, wb, autojunk=False).ratio() >= threshold

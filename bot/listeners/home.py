@@ -47,10 +47,11 @@ def home_for(services: Services, user: str) -> dict[str, Any]:
 
 def gather_home_from_store(store: Store, user: str, departments: list[str],
                            day_start: datetime) -> views.HomeData:
-    """What `views.gather_home` makes of every mention, from the store's indexed queries:
-    the user's claimed mentions, each department's waiting count and the first
-    QUEUE_SHOWN of its queue (the configured departments first, then any other with a
-    waiting mention, by its oldest), and today's counts. No scan of the whole store."""
+    """The Home tab's data from the store's indexed queries: the user's claimed
+    mentions, each department's waiting count and the first QUEUE_SHOWN of its queue
+    (the configured departments first, then any other with a waiting mention, by its
+    oldest), and today's counts. No scan of the whole store (tests compare it with a
+    scan of every mention, tests/slack/home_reference.py)."""
     waiting = store.count_open_by_department()
     queues: dict[str, list[Mention]] = {dept: [] for dept in departments}
     queues.update({dept: [] for dept in waiting if dept not in queues})

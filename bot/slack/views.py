@@ -226,25 +226,6 @@ def _context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
-def gather_home(mentions: Iterable[Mention], events: Iterable[Any], user: str,
-                departments: Sequence[str], day_start: datetime) -> HomeData:
-    """One pass over the mentions (oldest first) and today's events into HomeData.
-
-    The Home listener gets the same from the store's indexed queries instead
-    (`listeners.home.gather_home_from_store`), reading only what the tab shows."""
-    data = HomeData(user=user, queues={d: [] for d in departments})
-    counts = _no_counts()
-    for mention in mentions:
-        if mention.owner == user and mention.state is State.CLAIMED:
-            data.mine.append(mention)
-        if mention.owner is None and mention.state in (State.NEW, State.ESCALATED):
-            data.queues.setdefault(mention.department, []).append(mention)
-        _count_arrival(counts, mention, day_start)
-    _count_events(counts, events, day_start)
-    data.counts = counts
-    return data
-
-
 def today_counts(mentions: Iterable[Mention], events: Iterable[Any], day_start: datetime
                  ) -> dict[str, int]:
     """The Home tab's "Today" line: mentions that arrived since `day_start` (and how many

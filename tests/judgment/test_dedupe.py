@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.judgment.dedupe import fingerprint, near_duplicate, normalize
+from bot.judgment.dedupe import fingerprint, normalize
 
 ORIGINAL = "@acme my order #1234 never arrived, 3 weeks now! https://t.co/abc"
 
@@ -48,16 +48,3 @@ def test_mid_text_handles_are_content_not_decoration():
     assert normalize("thanks @bob for the tip about acme") == \
         "thanks bob for the tip about acme"
 
-
-def test_near_duplicate_catches_small_edits_of_long_posts():
-    a = "my flight to boston was cancelled again and nobody from acme called me back"
-    assert near_duplicate(a, a.replace("again ", "") + " today")
-    assert near_duplicate(a, "RT @x: " + a.upper())
-
-
-def test_near_duplicate_rejects_different_and_short_posts():
-    assert not near_duplicate("flight delayed again", "flight cancelled again")
-    assert not near_duplicate(
-        "my flight to boston was cancelled again and nobody from acme called me back",
-        "loved the crew on my flight to boston, acme, you were great today")
-    assert not near_duplicate("", "")

