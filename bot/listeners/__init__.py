@@ -11,12 +11,10 @@ waits on an Event instead (the app is built with process_before_response=True).
 from __future__ import annotations
 
 import functools
-import importlib
 import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from types import ModuleType
 from typing import Any
 
 from slack_bolt import App
@@ -24,14 +22,10 @@ from slack_bolt.util.utils import get_arg_names_of_callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.slack import guard
 from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
-
-# Optional listener modules from other parts (publishing guard rails); wired if present.
-_OPTIONAL_LISTENERS = ("bot.listeners.approval",)
-_OPTIONAL_GUARD = "bot.slack.guard"
-
 
 # Slack allows 3 s; keep a margin for the network.
 ACK_WAIT_SECONDS = 2.5
@@ -119,32 +113,17 @@ def _log_failure(listener: Callable[..., Any], ack: Any, future: Future) -> None
 
 
 def register_all(app: App, services: Services, executor: Executor | None = None) -> None:
-    """Install the guard (if built) and every listener module on `app`.
+    """Install the member guard and every listener module on `app`.
 
     With an `executor` (and `App(process_before_response=True)`), listener modules
     register through AckFirst; without one, directly on the app."""
-    guard = _optional(_OPTIONAL_GUARD)
-    if guard is not None:
-        guard.install(app, services)
+    # Imported here: the listener modules import `tell` from this package.
+    from bot.listeners import actions, approval, commands, home, views
+
+    guard.install(app, services)
     target: Any = AckFirst(app, executor) if executor is not None else app
-    from bot.listeners import actions, commands, home, views
-
-    for module in (actions, commands, views, home):
+    for module in (actions, commands, views, home, approval):
         module.register(target, services)
-    for name in _OPTIONAL_LISTENERS:
-        module = _optional(name)
-        if module is not None:
-            module.register(target, services)
-
-
-def _optional(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name != name:
-            raise  # the module exists but is broken: fail loudly
-        log.info("%s is not built yet; skipping it", name)
-        return None
 
 
 def tell(client: WebClient, user: str, text: str, *, channel: str | None = None,

@@ -7,11 +7,14 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.summary.helpers import write_config
+from bot.mention import utcnow
+from bot.store import open_store
+from tests.summary.helpers import mention, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,12 +104,6 @@ def test_bad_export_columns_exit_2(tmp_path):
 
 
 def test_dry_run_from_the_store(tmp_path):
-    pytest.importorskip("bot.store.tinydb_store")
-    from datetime import UTC, datetime
-
-    from bot.store import open_store
-    from tests.summary.helpers import mention
-
     store = open_store(tmp_path / "data")
     for i in range(3):
         store.add_mention(mention("my bag was lost", datetime(2026, 3, 10, 9 + i, tzinfo=UTC)))
@@ -117,13 +114,6 @@ def test_dry_run_from_the_store(tmp_path):
 
 
 def test_post_sends_the_summary_to_slack_now(tmp_path, slack):
-    pytest.importorskip("bot.store.tinydb_store")
-    from datetime import timedelta
-
-    from bot.mention import utcnow
-    from bot.store import open_store
-    from tests.summary.helpers import mention
-
     store = open_store(tmp_path / "data")
     for i in range(3):
         store.add_mention(mention("my bag & case were lost", utcnow() - timedelta(hours=i + 1)))
