@@ -1,13 +1,16 @@
-"""TinyDB, made crash-safe and fast: a journal-backed `Storage` and a matching `Table`.
+"""TinyDB's files, made crash-safe and fast: `JournalStorage` and its `JournalTable`s.
 
 Stock TinyDB hands the whole database to `Storage.write` after every change, and
 `JSONStorage` rewrites the whole file in place (torn by a kill, O(n) per insert).
 Here the state lives in memory, one JSON text per document (about 4x smaller than
-decoded dicts, immutable, so a snapshot can be taken by copying references), and
-`JournalTable` hands the storage only the documents a change touched, which become one
+decoded dicts, immutable, so a snapshot can be taken by copying references), and a
+`JournalTable` write hands the storage only the documents it touched, which become one
 line of the append-only journal (see journal.py). When the journal outgrows the
 snapshot it is sealed and a background thread writes a new snapshot (temp file, fsync,
-`os.replace`, directory fsync) in TinyDB's own file format.
+`os.replace`, directory fsync) in TinyDB's own file format, so stock TinyDB can read a
+snapshot and a database written by stock TinyDB opens as a store. Only the files are
+TinyDB's: the store reads and writes documents by id through JournalTable, never through
+TinyDB's query API.
 
 Files in the data directory:
   earshot.json          the snapshot (a plain TinyDB JSON file; stock TinyDB can read it)
@@ -29,14 +32,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import IO, Any
-
-from tinydb import TinyDB
-from tinydb.storages import Storage
-from tinydb.table import Table
 
 from bot.store.base import StoreReadOnlyError
 from bot.store.journal import Journal, Replay, encode_record, replay_journal
@@ -97,8 +96,9 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class JournalStorage(Storage):
-    """The TinyDB storage. Thread-safe; every method takes the storage's own lock."""
+class JournalStorage:
+    """The documents of a data directory. Thread-safe; every method takes the storage's
+    own lock."""
 
     def __init__(
         self,
@@ -180,32 +180,7 @@ class JournalStorage(Storage):
 
         return apply
 
-    # --- the TinyDB Storage interface (whole-database; used by stock TinyDB calls) ------
-    def read(self) -> dict[str, dict[str, Any]] | None:
-        with self._lock:
-            return {
-                name: {doc_id: self.codec(name).doc(held) for doc_id, held in table.items()}
-                for name, table in self._tables.items()
-            }
-
-    def write(self, data: dict[str, dict[str, Any]]) -> None:
-        # Only reached by whole-database operations (drop_table(s)): rare, so a
-        # synchronous snapshot is fine and keeps the journal logic simple. It must not
-        # race a background snapshot, which would then replace the newer one.
-        tables = {
-            name: {str(doc_id): self.codec(name).hold(_encode(doc), doc)
-                   for doc_id, doc in table.items()}
-            for name, table in data.items()
-        }
-        while True:
-            self.wait_for_compaction()
-            with self._lock:
-                if self._compact_thread is not None:
-                    continue
-                self._tables = tables
-                self._compact_now()
-                return
-
+    # --- closing ------------------------------------------------------------------------
     def close(self) -> None:
         with self._lock:
             if self._closed:
@@ -376,7 +351,7 @@ class ReadOnlyJournalStorage(JournalStorage):
     """The state of a data directory as it is on disk, read without the lock, so while
     another process (the running bot) writes and compacts it. Never writes anything:
     no journal is opened for writing, a torn tail is not cut, nothing is compacted;
-    apply() and write() raise StoreReadOnlyError.
+    apply() raises StoreReadOnlyError.
 
     The writer only ever appends whole lines to a journal file, and otherwise changes
     the files by giving a name to a new file: sealing renames the journal to `.old`
@@ -442,9 +417,6 @@ class ReadOnlyJournalStorage(JournalStorage):
     def apply(self, table: str, changes: Mapping[str, Mapping[str, Any] | None]) -> int:
         raise StoreReadOnlyError(
             f"the store in {self.dir} was opened read-only; it cannot be written")
-
-    def write(self, data: dict[str, dict[str, Any]]) -> None:
-        self.apply("", {})
 
     def close(self) -> None:
         with self._lock:
@@ -549,112 +521,23 @@ def _read_line_snapshot(
     return tables
 
 
-class _DecodedView(Mapping[str, Any]):
-    """A table's documents as TinyDB's read paths expect them, decoded on access."""
+class JournalTable:
+    """One table of a JournalStorage, by document id: each write costs O(size of the
+    change), not O(size of the table). Not thread-safe by itself: the store serialises
+    access."""
 
-    def __init__(self, held: Mapping[str, Any], codec: DocCodec) -> None:
-        self._held = held
-        self._codec = codec
+    def __init__(self, storage: JournalStorage, name: str) -> None:
+        self._storage = storage
+        self.name = name
+        self._next_id: int | None = None
 
-    def __getitem__(self, doc_id: str) -> Any:
-        return self._codec.doc(self._held[doc_id])
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._held))
-
-    def __len__(self) -> int:
-        return len(self._held)
-
-    def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._held
-
-
-class _ChangeSet(MutableMapping[int, Any]):
-    """What TinyDB's update functions see instead of a rebuilt table: reads decode one
-    document, writes are collected and become one journal line. A document that was
-    read may be changed in place by TinyDB, so it counts as written unless its
-    encoding comes out the same."""
-
-    def __init__(self, held: Mapping[str, Any], codec: DocCodec) -> None:
-        self._held = held
-        self._codec = codec
-        self._docs: dict[int, Any] = {}
-        self._deleted: set[int] = set()
-
-    def __getitem__(self, doc_id: int) -> Any:
-        if doc_id in self._docs:
-            return self._docs[doc_id]
-        if doc_id in self._deleted:
-            raise KeyError(doc_id)
-        doc = self._codec.doc(self._held[str(doc_id)])
-        self._docs[doc_id] = doc
-        return doc
-
-    def __setitem__(self, doc_id: int, doc: Any) -> None:
-        self._deleted.discard(doc_id)
-        self._docs[doc_id] = doc
-
-    def __delitem__(self, doc_id: int) -> None:
-        if doc_id not in self:
-            raise KeyError(doc_id)
-        self._docs.pop(doc_id, None)
-        self._deleted.add(doc_id)
-
-    def __contains__(self, doc_id: object) -> bool:
-        if doc_id in self._docs:
-            return True
-        return doc_id not in self._deleted and str(doc_id) in self._held
-
-    def __iter__(self) -> Iterator[int]:
-        seen = set()
-        for key in list(self._held):
-            doc_id = int(key)
-            if doc_id not in self._deleted:
-                seen.add(doc_id)
-                yield doc_id
-        for doc_id in list(self._docs):
-            if doc_id not in seen:
-                yield doc_id
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def changes(self) -> dict[str, dict[str, Any] | None]:
-        out: dict[str, dict[str, Any] | None] = {str(doc_id): None for doc_id in self._deleted}
-        for doc_id, doc in self._docs.items():
-            old = self._held.get(str(doc_id))
-            doc = dict(doc)
-            if old is None or self._codec.text(old) != _encode(doc):
-                out[str(doc_id)] = doc
-        return out
-
-
-class JournalTable(Table):
-    """A TinyDB Table whose writes cost O(size of the change), not O(size of the table).
-
-    All of Table's API keeps working (queries are still linear scans; the store keeps
-    its own indexes). Not thread-safe by itself: the store serialises access.
-    """
-
-    _storage: JournalStorage
-
-    def _read_table(self) -> Mapping[str, Any]:  # type: ignore[override]
-        return _DecodedView(self._storage.held(self.name), self._storage.codec(self.name))
-
-    def _update_table(self, updater: Callable[[dict[int, Any]], None]) -> None:
-        change = _ChangeSet(self._storage.held(self.name), self._storage.codec(self.name))
-        updater(change)  # type: ignore[arg-type]
-        self._storage.apply(self.name, change.changes())
-        self.clear_cache()
-
-    def __len__(self) -> int:
-        return len(self._storage.held(self.name))
-
-    # Fast paths for the store (by document id; no query objects, no Document copies).
     def next_id(self) -> int:
         """Reserve the next document id (ids are never handed out twice in one run, and
         start above the largest stored id after a restart)."""
-        return self._get_next_id()
+        if self._next_id is None:
+            self._next_id = max(map(int, self._storage.held(self.name)), default=0) + 1
+        doc_id, self._next_id = self._next_id, self._next_id + 1
+        return doc_id
 
     def held(self, doc_id: int) -> Any:
         """The held form of a document (see DocCodec), or None."""
@@ -670,23 +553,15 @@ class JournalTable(Table):
 
     def put(self, doc_id: int, doc: Mapping[str, Any]) -> int:
         """Store (insert or replace) one document; returns the journal LSN."""
-        lsn = self._storage.apply(self.name, {str(doc_id): doc})
-        self.clear_cache()
-        return lsn
+        return self._storage.apply(self.name, {str(doc_id): doc})
 
 
-class EarshotDB(TinyDB):
-    """TinyDB wired to the journal storage and tables."""
-
-    table_class = JournalTable
-
-
-def open_db(data_dir: str | os.PathLike[str], *, read_only: bool = False,
-            **options: Any) -> EarshotDB:
-    """A TinyDB over `data_dir` (see JournalStorage for the options; read_only: see
+def open_storage(data_dir: str | os.PathLike[str], *, read_only: bool = False,
+                 **options: Any) -> JournalStorage:
+    """The storage of `data_dir` (see JournalStorage for the options; read_only: see
     ReadOnlyJournalStorage)."""
     storage = ReadOnlyJournalStorage if read_only else JournalStorage
-    return EarshotDB(data_dir, storage=lambda path: storage(path, **options))
+    return storage(data_dir, **options)
 
 
 def decode(text: str) -> Any:

@@ -1,11 +1,12 @@
-"""The default Store: TinyDB over a crash-safe journal, with in-memory indexes.
+"""The default Store: TinyDB's file format over a crash-safe journal, with in-memory indexes.
 
-Layout: `JournalStorage` (journal_storage.py) keeps every document as JSON text in
-memory and makes each write one journal line; this module adds the Store semantics
-and the indexes that make every lookup O(1) or O(log n) instead of TinyDB's linear
-scans. One RLock serialises all calls: each method is a few microseconds of
-in-memory work plus one `write(2)`, so a single lock costs nothing measurable and
-makes every read-modify-write trivially atomic. Decoding happens outside the lock.
+Layout: `JournalStorage` (journal_storage.py) keeps every document in memory (as JSON
+text, or for mentions a tuple: codec.py) and makes each write one journal line; this
+module adds the Store semantics and the indexes that make every lookup O(1) or
+O(log n) instead of TinyDB's linear scans. One RLock serialises all calls: each method
+is a few microseconds of in-memory work plus one `write(2)`, so a single lock costs
+nothing measurable and makes every read-modify-write trivially atomic. Decoding happens
+outside the lock.
 
 Durability (see docs/storage.md): every write is in the journal file before the call
 returns, so a killed process loses nothing acknowledged. Against power loss, writes
@@ -44,12 +45,11 @@ from bot.store.codec import (
     outbox_to_doc,
 )
 from bot.store.journal_storage import (
-    EarshotDB,
     JournalStorage,
     JournalTable,
     decode,
     gc_paused,
-    open_db,
+    open_storage,
 )
 from bot.store.lockfile import StoreLockedError
 
@@ -146,20 +146,20 @@ class _Core:
     in this process (see TinyDBStore.open), or a read-only one of its own (lock_fd None,
     every write refused)."""
 
-    def __init__(self, db: EarshotDB, lock_fd: int | None, *, durable_updates: bool = True,
+    def __init__(self, storage: JournalStorage, lock_fd: int | None, *,
+                 durable_updates: bool = True,
                  read_only: bool = False) -> None:
-        self._db = db
         self.read_only = read_only
-        self._storage: JournalStorage = db.storage  # type: ignore[assignment]
+        self._storage = storage
         self._durable = durable_updates
         self._lock = threading.RLock()
         self._closed = False
         self._lock_fd = lock_fd
-        self._mentions: JournalTable = db.table("mentions")  # type: ignore[assignment]
-        self._outbox: JournalTable = db.table("outbox")  # type: ignore[assignment]
-        self._events: JournalTable = db.table("events")  # type: ignore[assignment]
-        self._cursors: JournalTable = db.table("cursors")  # type: ignore[assignment]
-        self._meta: JournalTable = db.table("meta")  # type: ignore[assignment]
+        self._mentions = JournalTable(storage, "mentions")
+        self._outbox = JournalTable(storage, "outbox")
+        self._events = JournalTable(storage, "events")
+        self._cursors = JournalTable(storage, "cursors")
+        self._meta = JournalTable(storage, "meta")
         # Indexes: document ids (a mention's id is its number).
         self._by_key: dict[str, int] = {}
         self._by_fingerprint: _Numbers = {}
@@ -179,11 +179,6 @@ class _Core:
         self._meta_ids: dict[str, int] = {}
         with gc_paused():
             self._build_indexes()
-
-    @property
-    def db(self) -> EarshotDB:
-        """The underlying TinyDB, for ad-hoc queries in tools (not for the bot's code)."""
-        return self._db
 
     # --- indexes ----------------------------------------------------------------------
     def _build_indexes(self) -> None:
@@ -641,8 +636,8 @@ class TinyDBStore(Store):
         path = Path(data_dir)
         key = os.path.realpath(path)
         if read_only:
-            db = open_db(path, read_only=True, codecs={"mentions": MENTIONS})
-            return cls(_Core(db, None, read_only=True), key)
+            storage = open_storage(path, read_only=True, codecs={"mentions": MENTIONS})
+            return cls(_Core(storage, None, read_only=True), key)
         path.mkdir(parents=True, exist_ok=True)
         with _registry_lock:
             _release_dropped_locked()
@@ -650,10 +645,10 @@ class TinyDBStore(Store):
             if opened is None:
                 fd = lockfile.acquire(path / "earshot.lock")
                 try:
-                    db = open_db(path, sync_interval=sync_interval,
-                                 compact_min_bytes=compact_min_bytes,
-                                 codecs={"mentions": MENTIONS})
-                    core = _Core(db, fd, durable_updates=durable_updates)
+                    storage = open_storage(path, sync_interval=sync_interval,
+                                           compact_min_bytes=compact_min_bytes,
+                                           codecs={"mentions": MENTIONS})
+                    core = _Core(storage, fd, durable_updates=durable_updates)
                 except BaseException:
                     lockfile.release(fd)
                     raise
@@ -665,11 +660,6 @@ class TinyDBStore(Store):
         if self._closed:
             raise RuntimeError("the store is closed")
         return self._core
-
-    @property
-    def db(self) -> EarshotDB:
-        """The underlying TinyDB, for ad-hoc queries in tools (not for the bot's code)."""
-        return self._live().db
 
     @property
     def read_only(self) -> bool:

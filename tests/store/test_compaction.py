@@ -9,7 +9,7 @@ from bot.mention import State
 from bot.store.journal import encode_record
 from bot.store.journal_storage import JournalStorage
 from bot.store.tinydb_store import TinyDBStore
-from tests.store.helpers import mention
+from tests.store.helpers import journal_of, mention
 
 
 def test_compaction_during_writes_keeps_all_data(tmp_path):
@@ -48,7 +48,7 @@ def test_the_journal_stays_small_while_the_store_grows(tmp_path):
     try:
         for i in range(1500):
             store.add_mention(mention(str(i)))
-        storage = store.db.storage
+        storage = journal_of(store)
         storage.wait_for_compaction()
         snapshot = (tmp_path / "earshot.json").stat().st_size
         # A compaction starts whenever the journal outgrows the snapshot, so once
