@@ -1,7 +1,7 @@
 """Spike detection: complaints in the last hour against the usual hourly rate.
 
 Pure: `usual_rate` counts the week before the last hour, `detect` the last hour;
-`should_alert` is the bookkeeping rule applied atomically to the stored state, so one
+`next_state` is the bookkeeping rule applied atomically to the stored state, so one
 spike gives one alert however many checks see it.
 """
 
