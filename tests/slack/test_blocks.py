@@ -166,6 +166,14 @@ def test_thread_lines_escape_user_text():
     assert mrkdwn.slack_len(long) <= blocks.MAX_TEXT
 
 
+def test_a_posted_line_links_only_a_real_channel_id():
+    at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    assert blocks.thread_line(Event("k", "posted", at, data={"channel": "C0SUPPORT"})) == \
+        "Posted to <#C0SUPPORT>"
+    line = blocks.thread_line(Event("k", "posted", at, data={"channel": "#support <!here>"}))
+    assert line == "Posted to #support &lt;!here&gt;"
+
+
 def test_fallback_text_is_escaped_and_bounded():
     m = make_mention(text="<!channel> " + "😀" * 5000, number=5)
     text = blocks.mention_message(m, SETTINGS)["text"]
