@@ -3,9 +3,9 @@
 Each step changes the mention atomically through `store.update_mention` (so two clicks in
 the same instant cannot both win), records an Event, then asks the outbox to re-render
 the channel message and to add one line to its thread. Every message goes through the
-outbox; the one direct Slack call is chat.getPermalink (services.client), for the link in
-an escalation or a reminder, and its failure only leaves the link out. The results carry
-the words to tell the user.
+outbox; the one immediate Slack call is a permalink (the `services.now` port), for the
+link in an escalation or a reminder, and its failure only leaves the link out. The
+results carry the words to tell the user.
 """
 
 from __future__ import annotations
