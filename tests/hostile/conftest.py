@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import earshot  # noqa: F401 - the real app over HTTP
 from tests.hostile.standin import SourceStandIn
 
 
