@@ -154,6 +154,8 @@ class WebServer:
             max_request_body_size=MAX_BODY_BYTES, connection_limit=connection_limit,
             # Deadlines are checked every second (idle keep-alive sockets too).
             cleanup_interval=1, channel_timeout=int(max(request_deadline, 30)),
+            # select() cannot watch a descriptor above 1023; hundreds of sockets can be open.
+            asyncore_use_poll=True,
         )
         self.server = _GuardedServer(wsgi_app(app), adj=adj,
                                      request_deadline=request_deadline,
