@@ -21,6 +21,7 @@ from bot.mention import Link, Mention, utcnow
 from bot.settings import Settings
 from bot.slack.ports import Outbound
 from bot.store.base import Store
+from bot.text import clean_value, printable
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class Pipeline:
         result = PipelineResult()
         # Oldest first, so numbers (E-41, E-42) follow the order people posted in.
         for mention in sorted(mentions, key=lambda m: m.created_at):
-            self._process_one(mention, result)
+            self._process_one(clean_mention(mention), result)
         return result
 
     def _process_one(self, mention: Mention, result: PipelineResult) -> None:
@@ -103,3 +104,18 @@ class Pipeline:
         if self.poster is not None:
             # Coalesced by the outbox, and held back until the message exists.
             self.poster.refresh(existing.key)
+
+
+def clean_mention(mention: Mention) -> Mention:
+    """`mention` with every text field made safe (bot.text.printable), once, where
+    strangers' text enters: a lone surrogate would make the mention unstorable and its
+    message unbuildable; control and bidi characters would reach terminals and Slack."""
+    return dataclasses.replace(
+        mention,
+        source=printable(mention.source), native_id=printable(mention.native_id),
+        text=printable(mention.text), url=printable(mention.url),
+        author=printable(mention.author), title=printable(mention.title),
+        language=printable(mention.language) if mention.language else mention.language,
+        links=[Link(printable(link.source), printable(link.url)) for link in mention.links],
+        extra=clean_value(mention.extra),
+    )

@@ -29,6 +29,7 @@ import requests
 from bot import __version__
 from bot.mention import Mention, utcnow
 from bot.settings import BrandSettings, SourceSettings
+from bot.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -490,5 +491,6 @@ def _short(url: str) -> str:
 
 
 def _snippet(text: str, limit: int = 200) -> str:
-    text = " ".join((text or "").split())
+    # An API's error page may carry terminal escapes: shown cleaned, on one line.
+    text = " ".join(printable(text or "").split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
