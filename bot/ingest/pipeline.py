@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,12 +52,16 @@ class Pipeline:
         self.judge = judge or Judge(settings)
         self.matcher = matcher or Matcher(settings.brand)
         self.clock = clock
+        # Sources are polled on several threads; one batch at a time keeps "already
+        # stored?" and "store it" one step, so a story seen by two sources is merged.
+        self._lock = threading.Lock()
 
     def process(self, mentions: Iterable[Mention]) -> PipelineResult:
         result = PipelineResult()
         # Oldest first, so numbers (E-41, E-42) follow the order people posted in.
-        for mention in sorted(mentions, key=lambda m: m.created_at):
-            self._process_one(clean_mention(mention), result)
+        with self._lock:
+            for mention in sorted(mentions, key=lambda m: m.created_at):
+                self._process_one(clean_mention(mention), result)
         return result
 
     def _process_one(self, mention: Mention, result: PipelineResult) -> None:

@@ -92,7 +92,7 @@ def trickle(stand_in: SourceStandIn, every: float = 1.0) -> Route:
     def route(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(200)
         handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(10_000_000))
+        handler.send_header("Content-Length", "100000")
         handler.end_headers()
         handler.wfile.write(b"{")
         handler.wfile.flush()
