@@ -204,5 +204,10 @@ class WebServer:
 
 def serve(app: App, port: int, *, host: str = "0.0.0.0", threads: int = DEFAULT_THREADS
           ) -> None:
-    """Serve `app` over HTTP until interrupted."""
-    WebServer(app, host=host, port=port, threads=threads).serve_forever()
+    """Serve `app` over HTTP until interrupted; then stop taking connections and give
+    requests already being answered a moment to finish."""
+    server = WebServer(app, host=host, port=port, threads=threads)
+    try:
+        server.serve_forever()
+    finally:
+        server.stop()

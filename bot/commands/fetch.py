@@ -112,8 +112,11 @@ def _run_forever(settings: Settings) -> int:
     scheduler = build_scheduler(settings, store, queue, poll_only=True,
                                 scheduler=BlockingScheduler(timezone="UTC"))
     log.info("polling %d source(s); Ctrl-C to stop", len(settings.enabled_sources()))
+    from bot.shutdown import graceful_sigterm
+
     try:
-        scheduler.start()
+        with graceful_sigterm():  # Terminated is a SystemExit
+            scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:

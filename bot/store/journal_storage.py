@@ -107,11 +107,17 @@ class JournalStorage(Storage):
         sync_interval: float | None = 0.05,
         compact_min_bytes: int = 8 << 20,
         codecs: Mapping[str, DocCodec] | None = None,
+        still_ours: Callable[[], bool] | None = None,
     ) -> None:
         """sync_interval: seconds between group-commit fsyncs (0 = fsync every write,
         None = only on flush/close). compact_min_bytes: never compact a smaller journal.
-        codecs: how to hold the documents of some tables (default: JSON text)."""
+        codecs: how to hold the documents of some tables (default: JSON text).
+        still_ours: asked before each compaction; False (the locked data directory was
+        deleted or replaced under us) skips it, so a snapshot is never written over
+        another process's store."""
         self._init_paths(data_dir, codecs)
+        self._still_ours = still_ours
+        self._lost_warned = False
         self._sync_every_write = sync_interval == 0
         self._compact_min = compact_min_bytes
         self._next_compact_at = compact_min_bytes
@@ -220,7 +226,10 @@ class JournalStorage(Storage):
                 # Fold a sizeable journal in, so the next open reads mostly one file;
                 # a short one (say a `fetch --once` that added a few mentions) is left
                 # for the next run rather than rewriting a large snapshot for it.
-                if self.sealed_path.exists() or self._journal.size * 4 > self._snapshot_size:
+                # (Checked first: a replaced directory is reported even with nothing
+                # to compact.)
+                if self._may_compact() and (self.sealed_path.exists()
+                                            or self._journal.size * 4 > self._snapshot_size):
                     self._compact_now()
             finally:
                 self._journal.close()
@@ -289,9 +298,23 @@ class JournalStorage(Storage):
                 except OSError:
                     log.exception("fsync of %s failed", journal.path)
 
+    def _may_compact(self) -> bool:
+        if self._still_ours is None or self._still_ours():
+            return True
+        if not self._lost_warned:
+            self._lost_warned = True
+            log.error("the data directory %s was deleted or replaced while this process "
+                      "was using it: not compacting into it (another process may own it "
+                      "now); stop this process and check which copy of the data to keep",
+                      self.dir)
+        return False
+
     def _start_compaction(self) -> None:
         """Seal the journal and write a snapshot of this moment in the background.
         Called under the lock; costs one fsync, a rename and a copy of references."""
+        if not self._may_compact():
+            self._next_compact_at = self._journal.size * 2
+            return
         if self.sealed_path.exists():
             self._compact_now()  # a failed background run left it: do it in the foreground
             return
@@ -337,6 +360,8 @@ class JournalStorage(Storage):
     def _compact_now(self) -> None:
         """Snapshot the current state and empty the journal, holding the lock."""
         with self._lock:
+            if not self._may_compact():
+                return
             try:
                 self._snapshot_size = self._write_snapshot(self._tables)
                 self.sealed_path.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ their fsync before returning.
 from __future__ import annotations
 
 import collections
+import functools
 import heapq
 import logging
 import os
@@ -652,7 +653,8 @@ class TinyDBStore(Store):
                 try:
                     db = open_db(path, sync_interval=sync_interval,
                                  compact_min_bytes=compact_min_bytes,
-                                 codecs={"mentions": MENTIONS})
+                                 codecs={"mentions": MENTIONS},
+                                 still_ours=functools.partial(lockfile.still_held, fd, path))
                     core = _Core(db, fd, durable_updates=durable_updates)
                 except BaseException:
                     lockfile.release(fd)
