@@ -112,7 +112,7 @@ def _run_forever(settings: Settings) -> int:
     scheduler = build_scheduler(settings, store, queue, poll_only=True,
                                 scheduler=BlockingScheduler(timezone="UTC"))
     log.info("polling %d source(s); Ctrl-C to stop", len(settings.enabled_sources()))
-    from bot.shutdown import graceful_sigterm
+    from bot.commands.shutdown import graceful_sigterm
 
     try:
         with graceful_sigterm():  # Terminated is a SystemExit

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         store.close()
         return 1
 
-    from bot.shutdown import Terminated, graceful_sigterm
+    from bot.commands.shutdown import Terminated, graceful_sigterm
 
     outbox.queue_unposted()  # stored before a crash but never queued: post them now
     worker = OutboxWorker(outbox).start()

@@ -4,7 +4,7 @@ Bolt's own `app.start()` is a single-threaded development server whose p99 under
 concurrent requests is about a second; waitress with enough threads keeps acks fast.
 
 The URL is public, so strangers shape what arrives. Every request to /slack/events
-passes bot.request_guard first (size cap, signature on the raw bytes, shape). Slow or
+passes bot.web.request_guard first (size cap, signature on the raw bytes, shape). Slow or
 idle clients are bounded here, in the connection layer, where waitress buffers requests
 before any worker thread sees them: a connection must deliver a whole request within
 REQUEST_DEADLINE seconds (of its accept, or of its previous answer), one peer holds at
@@ -27,7 +27,7 @@ from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
 
-from bot.request_guard import MAX_BODY_BYTES, guarded
+from bot.web.request_guard import MAX_BODY_BYTES, guarded
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 def wsgi_app(app: App, *, path: str = EVENTS_PATH, signing_secret: str | None = None
              ) -> WSGIApp:
-    """A WSGI application: Bolt at `path` behind bot.request_guard, "ok" at GET /healthz,
+    """A WSGI application: Bolt at `path` behind bot.web.request_guard, "ok" at GET /healthz,
     404 elsewhere. `signing_secret` defaults to the one the app was built with."""
     secret = signing_secret if signing_secret is not None else getattr(
         app, "_signing_secret", "")  # Bolt keeps it only there; it verifies with it too
