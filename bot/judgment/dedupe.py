@@ -46,7 +46,8 @@ def normalize(text: str) -> str:
     t = _VIA_SUFFIX_RE.sub("", t[pos:])
     # Accents and compatibility forms: "Café" and "Cafe" are the same post.
     t = unicodedata.normalize("NFKD", t.casefold())
-    t = "".join(ch for ch in t if not unicodedata.combining(ch))
+    if not t.isascii():  # ASCII has no accents to drop: skip the per-character pass
+        t = "".join(ch for ch in t if not unicodedata.combining(ch))
     # Only letters and digits survive: punctuation, emoji and symbols are decoration.
     return " ".join(_TOKEN_RE.findall(t))
 
