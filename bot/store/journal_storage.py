@@ -73,7 +73,18 @@ JOURNAL = "earshot.journal"
 
 class StoreCorruptError(RuntimeError):
     """The snapshot cannot be read. It is only ever replaced atomically, so this means
-    damage from outside; refusing to start beats silently starting empty."""
+    damage from outside; refusing to start beats silently starting empty. The message
+    is one line naming the file and what to do."""
+
+
+# The first line of every journal that continues a snapshot (written as each
+# compaction empties the journal): a journal that carries it while earshot.json is
+# missing holds only the tail of the store, and starting from it alone would quietly
+# lose everything before.
+_CONTINUES = "$continues-snapshot"
+CONTINUES_LINE = encode_record(_CONTINUES, {})
+_RESTORE = ("restore it from a backup, or move it away to start from the journal alone "
+            "(everything before the journal is then lost)")
 
 
 @contextmanager
@@ -163,12 +174,32 @@ class JournalStorage(Storage):
             tables = _read_snapshot(self.snapshot_path, self.codec)
             self._snapshot_size = self.snapshot_path.stat().st_size
         apply = self._applier(tables)
+        continues: list[Path] = []
+
+        def replayed(table: str, changes: dict[str, Any]) -> None:
+            if table == _CONTINUES:
+                continues.append(path)
+            else:
+                apply(table, changes)
+
         for path in (self.sealed_path, self.journal_path):
-            replay = replay_journal(path, apply)
+            try:
+                replay = replay_journal(path, replayed)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise StoreCorruptError(
+                    f"the store journal {path} holds a malformed document "
+                    f"({type(exc).__name__}: {exc}); move the journal away to start from "
+                    f"the snapshot alone (its changes are then lost), or repair that line"
+                ) from exc
             _report(path, replay)
             if replay.torn_tail and path == self.journal_path:
                 # New lines must not be appended after the garbage.
                 os.truncate(path, replay.good_end)
+        if continues and not self.snapshot_path.exists():
+            raise StoreCorruptError(
+                f"the store journal {continues[0]} continues the snapshot "
+                f"{self.snapshot_path}, which is missing: restore the snapshot from a "
+                f"backup (or move the journal away to start empty)")
         self._tables = tables
 
     def _applier(
@@ -176,6 +207,8 @@ class JournalStorage(Storage):
     ) -> Callable[[str, dict[str, Any]], None]:
         """Replays journal records into `tables`."""
         def apply(table: str, changes: dict[str, Any]) -> None:
+            if table == _CONTINUES:
+                return  # a marker, not a table
             target = tables.setdefault(table, {})
             codec = self.codec(table)
             for doc_id, doc in changes.items():
@@ -328,6 +361,7 @@ class JournalStorage(Storage):
             self._next_compact_at = self._journal.size * 2
             return
         self._journal = Journal(self.journal_path, base_lsn=self._journal.end_lsn)
+        self._journal.append(CONTINUES_LINE)
         frozen = {name: dict(table) for name, table in self._tables.items()}
         thread = threading.Thread(
             target=self._compact_in_background, args=(frozen,), name="earshot-compact",
@@ -367,6 +401,7 @@ class JournalStorage(Storage):
                 self.sealed_path.unlink(missing_ok=True)
                 _fsync_dir(self.dir)
                 self._journal.truncate()
+                self._journal.append(CONTINUES_LINE)
             except OSError:
                 log.exception("compaction failed; the journal is kept")
             self._next_compact_at = max(self._compact_min, self._snapshot_size,
@@ -521,17 +556,25 @@ def _read_snapshot(
     with nullcontext(file) if file is not None else open(path, encoding="utf-8") as f:
         try:
             return _read_line_snapshot(f, codec_for)
-        except (ValueError, KeyError, IndexError):
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             f.seek(0)
             try:
                 docs = json.load(f)
             except ValueError as exc:
-                raise StoreCorruptError(
-                    f"cannot read the store snapshot {path}: {exc}") from exc
+                f.seek(0)
+                what = f"is not JSON ({exc})" if f.read(1) else "is empty"
+                raise StoreCorruptError(f"the store snapshot {path} {what}; {_RESTORE}"
+                                        ) from exc
     if not isinstance(docs, dict) or not all(isinstance(t, dict) for t in docs.values()):
-        raise StoreCorruptError(f"{path} is not a TinyDB database")
-    return {name: {str(i): codec_for(name).hold(_encode(doc), doc) for i, doc in table.items()}
-            for name, table in docs.items()}
+        raise StoreCorruptError(f"the store snapshot {path} is not a TinyDB database; "
+                                f"{_RESTORE}")
+    try:
+        return {name: {str(i): codec_for(name).hold(_encode(doc), doc)
+                       for i, doc in table.items()} for name, table in docs.items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise StoreCorruptError(
+            f"the store snapshot {path} holds a malformed document ({type(exc).__name__}: "
+            f"{exc}); {_RESTORE}") from exc
 
 
 def _read_line_snapshot(

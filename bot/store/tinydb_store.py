@@ -48,6 +48,7 @@ from bot.store.journal_storage import (
     EarshotDB,
     JournalStorage,
     JournalTable,
+    StoreCorruptError,
     decode,
     gc_paused,
     open_db,
@@ -179,7 +180,15 @@ class _Core:
         self._cursor_ids: dict[str, int] = {}
         self._meta_ids: dict[str, int] = {}
         with gc_paused():
-            self._build_indexes()
+            try:
+                self._build_indexes()
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                # A document lacking a field every document has ("key", "name"): edited
+                # or damaged by hand. One line, naming the files, instead of a traceback.
+                raise StoreCorruptError(
+                    f"the store in {self._storage.dir} holds a malformed document "
+                    f"({type(exc).__name__}: {exc}) in earshot.json or earshot.journal; "
+                    "restore the store from a backup") from exc
 
     @property
     def db(self) -> EarshotDB:
