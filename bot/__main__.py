@@ -13,6 +13,7 @@ import sys
 
 from bot.commands import COMMANDS
 from bot.settings import ConfigError
+from bot.store.journal_storage import StoreCorruptError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"earshot: config error: {exc}", file=sys.stderr)
         return 2
+    except StoreCorruptError as exc:  # a damaged data file: one line naming it and what to do
+        print(f"earshot: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -259,7 +259,8 @@ def _parse_sources(v: _Validator, raw: dict[str, Any], env: dict[str, str]
                               + ", ".join(sorted(SOURCE_SPECS)))
         if not isinstance(src, dict):
             raise ConfigError(v.path, key, "expected a table [sources.<name>]")
-        allowed = {"enabled", "base_url", "interval_minutes", *spec.options,
+        allowed = {"enabled", "base_url", "interval_minutes", "read_deadline_seconds",
+                   *spec.options,
                    *spec.required_env, *spec.optional_env}
         v.only(src, key, allowed)
         enabled = v.boolean(src, f"{key}.enabled", default=True)
@@ -273,6 +274,9 @@ def _parse_sources(v: _Validator, raw: dict[str, Any], env: dict[str, str]
                 if isinstance(value, list) and not all(isinstance(x, str) for x in value):
                     raise ConfigError(v.path, f"{key}.{opt}", "expected a list of strings")
                 options[opt] = value
+        # Every request's total time, body included (bot.sources.base.send_bounded).
+        options["read_deadline_seconds"] = v.positive_int(
+            src, f"{key}.read_deadline_seconds", default=60, maximum=600)
         base_url = v.string(src, f"{key}.base_url", default=spec.base_url).rstrip("/")
         if name == "rss" and enabled and not options["feeds"]:
             raise ConfigError(v.path, f"{key}.feeds", "expected at least one feed URL")

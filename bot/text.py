@@ -11,6 +11,7 @@ import html
 import re
 import unicodedata
 from functools import lru_cache
+from typing import TypeVar
 
 URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 HANDLE_RE = re.compile(r"(?<![\w@])@[\w.-]+(?:@[\w.-]+)?")
@@ -18,24 +19,57 @@ HANDLE_RE = re.compile(r"(?<![\w@])@[\w.-]+(?:@[\w.-]+)?")
 WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # Emoji presentation selectors, zero-width joiners and skin-tone modifiers: invisible or
 # cosmetic variations that copies of a post often differ by.
-_INVISIBLE_RE = re.compile("[\u200b-\u200f\u2060\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
+T = TypeVar("T")
+_INVISIBLE = "\u200b\u200c\u200d\u200e\u200f\u2060\ufe0e\ufe0f" + "".join(
+    chr(c) for c in range(0x1F3FB, 0x1F400))
+# str.translate deletes in one C pass: several times faster than re.sub on a 1 MB post.
+_INVISIBLE_TABLE = dict.fromkeys(map(ord, _INVISIBLE))
 
 
-# C0/C1 control characters (ESC starts terminal escape sequences): a post printed by a
-# command must not be able to rewrite the terminal.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0/C1 control characters (ESC starts terminal escape sequences) and the bidirectional
+# controls (embeddings, overrides, isolates, marks) that make a line read differently
+# from what it says ("\u202egnp.exe" shows as "exe.png"): a post must not rewrite the
+# terminal that prints it, nor disguise itself in Slack.
+_UNSAFE_TABLE = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0),
+                               0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F),
+                               *range(0x2066, 0x206A)])
 
 
 def printable(text: str) -> str:
-    """`text` without control characters (line breaks and tabs are kept)."""
-    return _CONTROL_RE.sub("", text)
+    """`text` as safe to show: lone surrogates replaced by U+FFFD, control and bidi
+    characters removed (line breaks and tabs are kept; a lone CR becomes a line break)."""
+    if not text:
+        return text or ""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates (from JSON "\ud800" escapes) cannot be encoded, stored or sent;
+        # a well-formed pair written as two escapes is joined into its character.
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.translate(_UNSAFE_TABLE)
+
+
+def clean_value(value: T) -> T:
+    """`value` with every string in it made printable (lists, tuples and dicts walked)."""
+    if isinstance(value, str):
+        return printable(value)  # type: ignore[return-value]
+    if isinstance(value, list):
+        return [clean_value(v) for v in value]  # type: ignore[return-value]
+    if isinstance(value, tuple):
+        return tuple(clean_value(v) for v in value)  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {clean_value(k): clean_value(v) for k, v in value.items()}  # type: ignore[return-value]
+    return value
 
 
 def clean(text: str) -> str:
     """Unescape HTML entities (twice: exports often double-escape) and normalize Unicode."""
     text = html.unescape(html.unescape(text or ""))
-    text = unicodedata.normalize("NFKC", text)
-    return _INVISIBLE_RE.sub("", text).replace("’", "'")
+    if not unicodedata.is_normalized("NFKC", text):  # a quick check, then the work
+        text = unicodedata.normalize("NFKC", text)
+    return text.translate(_INVISIBLE_TABLE).replace("’", "'")
 
 
 def strip_urls(text: str) -> str:

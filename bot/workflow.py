@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 URGENCIES = ("normal", "urgent")
 
+MAX_NUMBER_DIGITS = 12
 _SHORT_ID = re.compile(r"^\s*(?:E-?)?(\d+)\s*$", re.IGNORECASE)
 # https://acme.slack.com/archives/C0123ABCD/p1700000000123456 (optionally ?thread_ts=...)
 _PERMALINK = re.compile(r"/archives/([A-Z0-9]+)/p(\d{10})(\d{6})\b")
@@ -59,7 +60,9 @@ def find_mention(store: Store, ref: str) -> Mention | None:
         return None
     match = _SHORT_ID.match(ref)
     if match:
-        return store.get_by_number(int(match[1]))
+        # No mention number has this many digits; int() of 4,301 or more raises.
+        digits = match[1].lstrip("0")
+        return None if len(digits) > MAX_NUMBER_DIGITS else store.get_by_number(int(match[1]))
     match = _PERMALINK.search(ref)
     if match:
         # The outbox saves a message's permalink together with its channel and ts, so the

@@ -7,9 +7,10 @@ import logging
 import sys
 import tempfile
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TextIO
 
-from bot.ingest.polling import PollOutcome
+from bot.ingest.polling import PollOutcome, SourcePoller
 from bot.mention import Mention
 from bot.scheduler import build_pollers, build_scheduler
 from bot.settings import Settings, load_settings
@@ -68,7 +69,7 @@ def _run_once(settings: Settings, data_dir: str, only: list[str] | None, *,
             outbox.queue_unposted()
         pollers = [p for p in build_pollers(settings, store, queue)
                    if not only or p.name in only]
-        outcomes = [p.poll(force=True, report=False) for p in pollers]
+        outcomes = poll_all(pollers)
         if dry_run:
             for outcome in outcomes:
                 if outcome.result:
@@ -87,6 +88,15 @@ def _run_once(settings: Settings, data_dir: str, only: list[str] | None, *,
     return 0 if any(o.ok for o in outcomes) else 1
 
 
+def poll_all(pollers: list[SourcePoller]) -> list[PollOutcome]:
+    """Poll every source at once, each on its own thread: a slow or hanging source (it
+    is cut off at its read deadline) never delays the others' mentions."""
+    if len(pollers) <= 1:
+        return [p.poll(force=True, report=False) for p in pollers]
+    with ThreadPoolExecutor(max_workers=len(pollers), thread_name_prefix="fetch") as pool:
+        return list(pool.map(lambda p: p.poll(force=True, report=False), pollers))
+
+
 def _run_forever(settings: Settings) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -102,8 +112,11 @@ def _run_forever(settings: Settings) -> int:
     scheduler = build_scheduler(settings, store, queue, poll_only=True,
                                 scheduler=BlockingScheduler(timezone="UTC"))
     log.info("polling %d source(s); Ctrl-C to stop", len(settings.enabled_sources()))
+    from bot.commands.shutdown import graceful_sigterm
+
     try:
-        scheduler.start()
+        with graceful_sigterm():  # Terminated is a SystemExit
+            scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:

@@ -97,26 +97,38 @@ def run(args: argparse.Namespace) -> int:
         store.close()
         return 1
 
+    from bot.commands.shutdown import Terminated, graceful_sigterm
+
     outbox.queue_unposted()  # stored before a crash but never queued: post them now
     worker = OutboxWorker(outbox).start()
     scheduler = None if args.no_scheduler else _start_scheduler(settings, store, outbox,
                                                                   services)
     try:
-        if socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            log.info("connecting to Slack in Socket Mode")
-            SocketModeHandler(app, settings.slack.app_token, web_client=client).start()
-        else:
-            from bot.web import serve
-
-            serve(app, DEFAULT_PORT if port is None else port)
+        with graceful_sigterm():
+            _serve(app, settings, client, socket_mode, port)
+    except Terminated:
+        pass  # the platform asked us to stop: clean up below and exit 0
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         worker.stop()
         store.close()
+        log.info("stopped")
     return 0
+
+
+def _serve(app: Any, settings: Settings, client: Any, socket_mode: bool, port: int | None
+           ) -> None:
+    """Serve Slack until interrupted (Ctrl-C, or SIGTERM under graceful_sigterm)."""
+    if socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        log.info("connecting to Slack in Socket Mode")
+        SocketModeHandler(app, settings.slack.app_token, web_client=client).start()
+    else:
+        from bot.web import serve
+
+        serve(app, DEFAULT_PORT if port is None else port)
 
 
 def _start_scheduler(settings: Settings, store: Any, outbox: Any, services: Any) -> Any:

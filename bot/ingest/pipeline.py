@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,7 @@ from bot.mention import Link, Mention, utcnow
 from bot.settings import Settings
 from bot.slack.ports import Outbound
 from bot.store.base import Store
+from bot.text import clean_value, printable
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +52,16 @@ class Pipeline:
         self.judge = judge or Judge(settings)
         self.matcher = matcher or Matcher(settings.brand)
         self.clock = clock
+        # Sources are polled on several threads; one batch at a time keeps "already
+        # stored?" and "store it" one step, so a story seen by two sources is merged.
+        self._lock = threading.Lock()
 
     def process(self, mentions: Iterable[Mention]) -> PipelineResult:
         result = PipelineResult()
         # Oldest first, so numbers (E-41, E-42) follow the order people posted in.
-        for mention in sorted(mentions, key=lambda m: m.created_at):
-            self._process_one(mention, result)
+        with self._lock:
+            for mention in sorted(mentions, key=lambda m: m.created_at):
+                self._process_one(clean_mention(mention), result)
         return result
 
     def _process_one(self, mention: Mention, result: PipelineResult) -> None:
@@ -103,3 +109,18 @@ class Pipeline:
         if self.poster is not None:
             # Coalesced by the outbox, and held back until the message exists.
             self.poster.refresh(existing.key)
+
+
+def clean_mention(mention: Mention) -> Mention:
+    """`mention` with every text field made safe (bot.text.printable), once, where
+    strangers' text enters: a lone surrogate would make the mention unstorable and its
+    message unbuildable; control and bidi characters would reach terminals and Slack."""
+    return dataclasses.replace(
+        mention,
+        source=printable(mention.source), native_id=printable(mention.native_id),
+        text=printable(mention.text), url=printable(mention.url),
+        author=printable(mention.author), title=printable(mention.title),
+        language=printable(mention.language) if mention.language else mention.language,
+        links=[Link(printable(link.source), printable(link.url)) for link in mention.links],
+        extra=clean_value(mention.extra),
+    )

@@ -12,6 +12,11 @@ from bot.settings import BrandSettings, Settings
 
 log = logging.getLogger(__name__)
 
+# A post's first few thousand characters decide its feeling and department; the rest
+# (a pasted log, a 1 MB wall of text) only costs time. The full text is still stored and
+# linked: only what is judged is capped, so judging costs at most this much per post.
+MAX_JUDGED_CHARS = 4000
+
 
 @dataclass(frozen=True)
 class Judgment:
@@ -40,9 +45,21 @@ class Judge:
         self.router = Router(settings.departments)
 
     def judge(self, text: str) -> Judgment:
+        """Judge the first MAX_JUDGED_CHARS characters of `text` (see judged_text)."""
+        text = judged_text(text)
         feeling = self.detector.analyze(text)
         route = self.router.route(text)
         reason = route.reason
         if feeling.complaint and feeling.cues:
             reason += "; complaint cues: " + ", ".join(feeling.cues)
         return Judgment(feeling.score, feeling.complaint, route.department, reason)
+
+
+def judged_text(text: str, limit: int = MAX_JUDGED_CHARS) -> str:
+    """The part of a post that is judged: its first `limit` characters, cut back to the
+    last whitespace when that is near, so the last word judged is a whole word."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    cut = max(head.rfind(" "), head.rfind("\n"))
+    return head[:cut] if cut > limit - 200 else head

@@ -161,6 +161,10 @@ class _Spelling:
     def __init__(self, vocabulary: Iterable[str], known: Iterable[str]) -> None:
         self._known = set(known) | set(vocabulary)
         self._index: dict[str, set[str]] = {}
+        # A word more than one letter longer than every keyword word cannot be a typo of
+        # one: checking it would build len(word) deletions of len(word) letters each
+        # (a 40,000-letter word: 1.5 GB). Such words are passed through at no cost.
+        self._longest = max((len(w) for w in vocabulary), default=0)
         for word in vocabulary:
             if len(word) >= TYPO_MIN_LENGTH and word.isalpha():
                 self._index.setdefault(word, set()).add(word)
@@ -169,7 +173,8 @@ class _Spelling:
         self._cache: dict[str, str] = {}
 
     def fix(self, word: str) -> str:
-        if word in self._known or len(word) < TYPO_MIN_LENGTH or not word.isalpha():
+        if (len(word) < TYPO_MIN_LENGTH or len(word) > self._longest + 1
+                or word in self._known or not word.isalpha()):
             return word
         fixed = self._cache.get(word)
         if fixed is None:

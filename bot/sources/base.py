@@ -29,12 +29,21 @@ import requests
 from bot import __version__
 from bot.mention import Mention, utcnow
 from bot.settings import BrandSettings, SourceSettings
+from bot.text import printable
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"Earshot/{__version__} (+https://github.com/earshot; brand monitor)"
 # (connect, read) seconds. Every request carries a timeout: a hung API must not hang a poll.
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
+# Every request's total deadline (connect, headers and the whole body), and its largest
+# body: a server that trickles one byte every few seconds, or streams without end, must
+# not hold a poll (or fill memory). Real pages are a few hundred kB.
+DEFAULT_READ_DEADLINE = 60.0
+MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+# Items read from one page: sources ask for at most 100, so a page of 100,000 is hostile.
+MAX_ITEMS_PER_PAGE = 1000
+_CHUNK = 64 * 1024
 # A rate-limit wait longer than this is not slept through inside a poll: the source raises
 # RateLimited and the poller retries later, so one slow source never blocks a worker.
 MAX_INLINE_WAIT = 10.0
@@ -122,6 +131,64 @@ def make_session(user_agent: str = USER_AGENT) -> requests.Session:
     session = requests.Session()
     session.headers["User-Agent"] = user_agent
     return session
+
+
+def send_bounded(session: requests.Session, method: str, url: str, *, deadline: float,
+                 max_bytes: int = MAX_RESPONSE_BYTES, what: str = "source",
+                 **kwargs: Any) -> requests.Response:
+    """`session.request(...)` whose body is read within `deadline` seconds in all and
+    cut off past `max_bytes` (SourceError either way). The response comes back with its
+    body already read (`.content`, `.json()` work as usual).
+
+    Raises requests' own exceptions for connection failures and per-read timeouts."""
+    started = time.monotonic()
+    response = session.request(method, url, stream=True, **kwargs)
+    try:
+        chunks: list[bytes] = []
+        size = 0
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise SourceError(f"{what}: {_short(url)} sent {int(declared):,} bytes "
+                              f"(limit {max_bytes:,})")
+        while True:
+            if time.monotonic() - started > deadline:
+                raise SourceError(f"{what}: {_short(url)} sent no complete answer within "
+                                  f"{deadline:g} s")
+            # read1: whatever has arrived (at most one socket read), so a trickle is seen
+            # byte by byte and the deadline checked in between.
+            chunk = response.raw.read1(_CHUNK, decode_content=True)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_bytes:
+                raise SourceError(f"{what}: {_short(url)} sent more than {max_bytes:,} "
+                                  "bytes; gave up reading")
+            chunks.append(chunk)
+    except BaseException:
+        response.close()
+        raise
+    response._content = b"".join(chunks)  # what requests' .content would have read
+    response._content_consumed = True
+    response.close()
+    return response
+
+
+def cap_items(data: Any, what: str, logger: logging.Logger, depth: int = 3) -> Any:
+    """`data` (decoded JSON) with any list of more than MAX_ITEMS_PER_PAGE items cut
+    to that many (one warning): a page is never worth more than that much work."""
+    if isinstance(data, list):
+        if len(data) > MAX_ITEMS_PER_PAGE:
+            logger.warning("%s: a page of %d items; reading only the first %d", what,
+                           len(data), MAX_ITEMS_PER_PAGE)
+            del data[MAX_ITEMS_PER_PAGE:]
+        if depth > 1:
+            for item in data[:5]:  # lists of pages are shallow; look at their heads only
+                cap_items(item, what, logger, depth - 1)
+    elif isinstance(data, dict) and depth > 0:
+        for value in data.values():
+            if isinstance(value, list | dict):
+                cap_items(value, what, logger, depth - 1)
+    return data
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -332,6 +399,8 @@ class Source(ABC):
             self.session.headers["User-Agent"] = USER_AGENT
         self.clock = clock
         self.timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        self.deadline = float(settings.options.get("read_deadline_seconds")
+                              or DEFAULT_READ_DEADLINE)
         self.sleep = sleep
         interval = self.min_interval if min_interval is None else min_interval
         self.pacer = Pacer(interval, sleep=sleep)
@@ -391,7 +460,8 @@ class Source(ABC):
         self.pacer.wait(f"{self.name} request")
         kwargs.setdefault("timeout", self.timeout)
         try:
-            response = self.session.request(method, url, **kwargs)
+            response = send_bounded(self.session, method, url, deadline=self.deadline,
+                                    what=self.name, **kwargs)
         except requests.Timeout as exc:
             raise SourceError(f"{self.name}: timed out calling {_short(url)} "
                               f"(no answer within {self.timeout:g} s)") from exc
@@ -432,7 +502,7 @@ class Source(ABC):
 
     def decode_json(self, response: requests.Response) -> Any:
         try:
-            return response.json()
+            return cap_items(response.json(), self.name, self.log)
         except (ValueError, json.JSONDecodeError) as exc:
             raise SourceError(f"{self.name}: malformed JSON from {_short(response.url)} "
                               f"(HTTP {response.status_code}): {_snippet(response.text)}"
@@ -490,5 +560,6 @@ def _short(url: str) -> str:
 
 
 def _snippet(text: str, limit: int = 200) -> str:
-    text = " ".join((text or "").split())
+    # An API's error page may carry terminal escapes: shown cleaned, on one line.
+    text = " ".join(printable(text or "").split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -27,6 +27,7 @@ import requests
 from bot.mention import Mention
 from bot.sources.base import (
     ITEM_ERRORS,
+    MAX_ITEMS_PER_PAGE,
     SEEN_LIMIT,
     FetchResult,
     Pacer,
@@ -36,6 +37,7 @@ from bot.sources.base import (
     html_to_text,
     network_reason,
     rate_limit_wait,
+    send_bounded,
 )
 
 FIRST_RUN_WINDOW = timedelta(hours=24)
@@ -139,7 +141,10 @@ class RSSSource(Source):
         language = _language(parsed.feed.get("language"))
         current: dict[str, None] = {}  # keys of every entry now in the feed, in order
         found: list[Mention] = []
-        for entry in parsed.entries:
+        if len(parsed.entries) > MAX_ITEMS_PER_PAGE:
+            self.log.warning("rss: %s has %d entries; reading only the first %d",
+                             shown_url(url), len(parsed.entries), MAX_ITEMS_PER_PAGE)
+        for entry in parsed.entries[:MAX_ITEMS_PER_PAGE]:
             try:
                 mention = self._entry(url, parsed, entry, first_run, floor, now, language,
                                       seen_set, current)
@@ -191,7 +196,8 @@ class RSSSource(Source):
         # hold back feeds on other hosts.
         self._pacer_for(url).wait(f"rss request to {urlsplit(url).netloc}")
         try:
-            response = self.session.get(url, headers=headers, timeout=self.timeout)
+            response = send_bounded(self.session, "GET", url, headers=headers,
+                                    timeout=self.timeout, deadline=self.deadline, what="rss")
         except requests.Timeout as exc:
             raise SourceError(f"rss: timed out fetching {shown_url(url)}") from exc
         except requests.RequestException as exc:

@@ -72,7 +72,18 @@ JOURNAL = "earshot.journal"
 
 class StoreCorruptError(RuntimeError):
     """The snapshot cannot be read. It is only ever replaced atomically, so this means
-    damage from outside; refusing to start beats silently starting empty."""
+    damage from outside; refusing to start beats silently starting empty. The message
+    is one line naming the file and what to do."""
+
+
+# The first line of every journal that continues a snapshot (written as each
+# compaction empties the journal): a journal that carries it while earshot.json is
+# missing holds only the tail of the store, and starting from it alone would quietly
+# lose everything before.
+_CONTINUES = "$continues-snapshot"
+CONTINUES_LINE = encode_record(_CONTINUES, {})
+_RESTORE = ("restore it from a backup, or move it away to start from the journal alone "
+            "(everything before the journal is then lost)")
 
 
 @contextmanager
@@ -107,11 +118,17 @@ class JournalStorage:
         sync_interval: float | None = 0.05,
         compact_min_bytes: int = 8 << 20,
         codecs: Mapping[str, DocCodec] | None = None,
+        still_ours: Callable[[], bool] | None = None,
     ) -> None:
         """sync_interval: seconds between group-commit fsyncs (0 = fsync every write,
         None = only on flush/close). compact_min_bytes: never compact a smaller journal.
-        codecs: how to hold the documents of some tables (default: JSON text)."""
+        codecs: how to hold the documents of some tables (default: JSON text).
+        still_ours: asked before each compaction; False (the locked data directory was
+        deleted or replaced under us) skips it, so a snapshot is never written over
+        another process's store."""
         self._init_paths(data_dir, codecs)
+        self._still_ours = still_ours
+        self._lost_warned = False
         self._sync_every_write = sync_interval == 0
         self._compact_min = compact_min_bytes
         self._next_compact_at = compact_min_bytes
@@ -157,12 +174,32 @@ class JournalStorage:
             tables = _read_snapshot(self.snapshot_path, self.codec)
             self._snapshot_size = self.snapshot_path.stat().st_size
         apply = self._applier(tables)
+        continues: list[Path] = []
+
+        def replayed(table: str, changes: dict[str, Any]) -> None:
+            if table == _CONTINUES:
+                continues.append(path)
+            else:
+                apply(table, changes)
+
         for path in (self.sealed_path, self.journal_path):
-            replay = replay_journal(path, apply)
+            try:
+                replay = replay_journal(path, replayed)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise StoreCorruptError(
+                    f"the store journal {path} holds a malformed document "
+                    f"({type(exc).__name__}: {exc}); move the journal away to start from "
+                    f"the snapshot alone (its changes are then lost), or repair that line"
+                ) from exc
             _report(path, replay)
             if replay.torn_tail and path == self.journal_path:
                 # New lines must not be appended after the garbage.
                 os.truncate(path, replay.good_end)
+        if continues and not self.snapshot_path.exists():
+            raise StoreCorruptError(
+                f"the store journal {continues[0]} continues the snapshot "
+                f"{self.snapshot_path}, which is missing: restore the snapshot from a "
+                f"backup (or move the journal away to start empty)")
         self._tables = tables
 
     def _applier(
@@ -170,6 +207,8 @@ class JournalStorage:
     ) -> Callable[[str, dict[str, Any]], None]:
         """Replays journal records into `tables`."""
         def apply(table: str, changes: dict[str, Any]) -> None:
+            if table == _CONTINUES:
+                return  # a marker, not a table
             target = tables.setdefault(table, {})
             codec = self.codec(table)
             for doc_id, doc in changes.items():
@@ -195,7 +234,10 @@ class JournalStorage:
                 # Fold a sizeable journal in, so the next open reads mostly one file;
                 # a short one (say a `fetch --once` that added a few mentions) is left
                 # for the next run rather than rewriting a large snapshot for it.
-                if self.sealed_path.exists() or self._journal.size * 4 > self._snapshot_size:
+                # (Checked first: a replaced directory is reported even with nothing
+                # to compact.)
+                if self._may_compact() and (self.sealed_path.exists()
+                                            or self._journal.size * 4 > self._snapshot_size):
                     self._compact_now()
             finally:
                 self._journal.close()
@@ -264,9 +306,23 @@ class JournalStorage:
                 except OSError:
                     log.exception("fsync of %s failed", journal.path)
 
+    def _may_compact(self) -> bool:
+        if self._still_ours is None or self._still_ours():
+            return True
+        if not self._lost_warned:
+            self._lost_warned = True
+            log.error("the data directory %s was deleted or replaced while this process "
+                      "was using it: not compacting into it (another process may own it "
+                      "now); stop this process and check which copy of the data to keep",
+                      self.dir)
+        return False
+
     def _start_compaction(self) -> None:
         """Seal the journal and write a snapshot of this moment in the background.
         Called under the lock; costs one fsync, a rename and a copy of references."""
+        if not self._may_compact():
+            self._next_compact_at = self._journal.size * 2
+            return
         if self.sealed_path.exists():
             self._compact_now()  # a failed background run left it: do it in the foreground
             return
@@ -280,6 +336,7 @@ class JournalStorage:
             self._next_compact_at = self._journal.size * 2
             return
         self._journal = Journal(self.journal_path, base_lsn=self._journal.end_lsn)
+        self._journal.append(CONTINUES_LINE)
         frozen = {name: dict(table) for name, table in self._tables.items()}
         thread = threading.Thread(
             target=self._compact_in_background, args=(frozen,), name="earshot-compact",
@@ -312,11 +369,14 @@ class JournalStorage:
     def _compact_now(self) -> None:
         """Snapshot the current state and empty the journal, holding the lock."""
         with self._lock:
+            if not self._may_compact():
+                return
             try:
                 self._snapshot_size = self._write_snapshot(self._tables)
                 self.sealed_path.unlink(missing_ok=True)
                 _fsync_dir(self.dir)
                 self._journal.truncate()
+                self._journal.append(CONTINUES_LINE)
             except OSError:
                 log.exception("compaction failed; the journal is kept")
             self._next_compact_at = max(self._compact_min, self._snapshot_size,
@@ -468,17 +528,25 @@ def _read_snapshot(
     with nullcontext(file) if file is not None else open(path, encoding="utf-8") as f:
         try:
             return _read_line_snapshot(f, codec_for)
-        except (ValueError, KeyError, IndexError):
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             f.seek(0)
             try:
                 docs = json.load(f)
             except ValueError as exc:
-                raise StoreCorruptError(
-                    f"cannot read the store snapshot {path}: {exc}") from exc
+                f.seek(0)
+                what = f"is not JSON ({exc})" if f.read(1) else "is empty"
+                raise StoreCorruptError(f"the store snapshot {path} {what}; {_RESTORE}"
+                                        ) from exc
     if not isinstance(docs, dict) or not all(isinstance(t, dict) for t in docs.values()):
-        raise StoreCorruptError(f"{path} is not a TinyDB database")
-    return {name: {str(i): codec_for(name).hold(_encode(doc), doc) for i, doc in table.items()}
-            for name, table in docs.items()}
+        raise StoreCorruptError(f"the store snapshot {path} is not a TinyDB database; "
+                                f"{_RESTORE}")
+    try:
+        return {name: {str(i): codec_for(name).hold(_encode(doc), doc)
+                       for i, doc in table.items()} for name, table in docs.items()}
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise StoreCorruptError(
+            f"the store snapshot {path} holds a malformed document ({type(exc).__name__}: "
+            f"{exc}); {_RESTORE}") from exc
 
 
 def _read_line_snapshot(

@@ -18,6 +18,7 @@ their fsync before returning.
 from __future__ import annotations
 
 import collections
+import functools
 import heapq
 import logging
 import os
@@ -47,6 +48,7 @@ from bot.store.codec import (
 from bot.store.journal_storage import (
     JournalStorage,
     JournalTable,
+    StoreCorruptError,
     decode,
     gc_paused,
     open_storage,
@@ -178,7 +180,15 @@ class _Core:
         self._cursor_ids: dict[str, int] = {}
         self._meta_ids: dict[str, int] = {}
         with gc_paused():
-            self._build_indexes()
+            try:
+                self._build_indexes()
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                # A document lacking a field every document has ("key", "name"): edited
+                # or damaged by hand. One line, naming the files, instead of a traceback.
+                raise StoreCorruptError(
+                    f"the store in {self._storage.dir} holds a malformed document "
+                    f"({type(exc).__name__}: {exc}) in earshot.json or earshot.journal; "
+                    "restore the store from a backup") from exc
 
     # --- indexes ----------------------------------------------------------------------
     def _build_indexes(self) -> None:
@@ -647,7 +657,9 @@ class TinyDBStore(Store):
                 try:
                     storage = open_storage(path, sync_interval=sync_interval,
                                            compact_min_bytes=compact_min_bytes,
-                                           codecs={"mentions": MENTIONS})
+                                           codecs={"mentions": MENTIONS},
+                                           still_ours=functools.partial(lockfile.still_held,
+                                                                        fd, path))
                     core = _Core(storage, fd, durable_updates=durable_updates)
                 except BaseException:
                     lockfile.release(fd)
