@@ -20,11 +20,14 @@ from bot.answers import answering, drafts, messages
 from bot.answers.length import too_long
 from bot.listeners import tell
 from bot.slack import ids
+from bot.slack.services import Services
 
 log = logging.getLogger(__name__)
 
 
-def register(app: App, services: Any) -> None:
+def register(app: App, services: Services) -> None:
+    # Long because it declares each listener as a short closure over `services` and
+    # wires them at the end; the logic lives in bot.answers.answering.
     def on_approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         outcome = answering.approve(services, _value(body), _user(body), where=_where(body))

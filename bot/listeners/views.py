@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, services: Services) -> None:
+    # Long because it declares each modal's submit handler as a short closure over
+    # `services`; the state changes live in bot.workflow and bot.answers.
     def on_answer(ack: Ack, body: dict[str, Any], view: dict[str, Any],
                   client: WebClient) -> None:
         meta = v.read_metadata(view.get("private_metadata"))

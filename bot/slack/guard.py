@@ -26,6 +26,8 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.slack.services import Services
+
 log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 300.0
@@ -104,7 +106,7 @@ def _who(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return user.get("id"), user.get("team_id")
 
 
-def install(app: App, services: Any) -> MemberCheck:
+def install(app: App, services: Services) -> MemberCheck:
     """Add the check to `app` as a global middleware; returns it (tests peek at it)."""
     state: dict[str, Any] = {"team": services.team_id}
     lock = threading.Lock()

@@ -115,6 +115,8 @@ def find_themes(
     distinctive when it is much more common among complaints than there. Themes come
     back biggest first; a complaint no theme explains is left out of every theme.
     """
+    # Long because it reads as the four steps of the module docstring, in order; each
+    # step is its own function below.
     tokenizer = Tokenizer(brand_words)
     matcher = lexicon_matcher()
     docs = [(d, tokenizer.tokens(d.text)) for d in complaints]
@@ -282,6 +284,8 @@ def _discover_new(matcher: AspectMatcher, distinct: list[tuple[str, int, float]]
     background (when there is one) and, for a single word, not one that a large share
     of all complaints use (that is the domain's vocabulary, "flight" or "order", not a
     complaint)."""
+    # Long because the greedy loop keeps its running state (open posts, words already
+    # used by a new theme) in locals; split, it would pass six values around.
     open_docs = {i for i, a in enumerate(assigned) if a is None}
     n = len(doc_phrases)
     lifts = {p: lift for p, _, lift in distinct}
