@@ -79,6 +79,7 @@ class Sender:
         if mention is None:
             return self._fail(item, "mention not in the store", stats)
         if mention.slack_ts:  # posted already (reconciled, or a crash before "sent")
+            self._posted_event(mention.key, mention.slack_channel or "", mention.slack_ts)
             self._finish(item, {"channel": mention.slack_channel, "ts": mention.slack_ts})
             return DONE
         # A row interrupted mid-post is checked where it was sent, not where it would go now.
@@ -275,10 +276,17 @@ class Sender:
                 m.extra["permalink"] = link
             return m
 
-        if self.store.update_mention(mention.key, record) is not None:
-            self.store.add_event(Event(mention.key, EventKind.POSTED, self._clock(),
-                                       data={"channel": channel, "ts": ts}))
+        self.store.update_mention(mention.key, record)
+        self._posted_event(mention.key, channel, ts)
         self._finish(item, {"channel": channel, "ts": ts})
+
+    def _posted_event(self, key: str, channel: str, ts: str) -> None:
+        """Add the "posted" event unless the mention has one: the mention and its event
+        are two writes, and a crash between them must not leave the event out for good."""
+        if any(e.kind == EventKind.POSTED for e in self.store.events(key)):
+            return
+        self.store.add_event(Event(key, EventKind.POSTED, self._clock(),
+                                   data={"channel": channel, "ts": ts}))
 
     def _permalink(self, channel: str, ts: str) -> str | None:
         """The message's permalink. A top-level message's permalink is the workspace URL
