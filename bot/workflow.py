@@ -211,7 +211,7 @@ def escalate(services: Services, key: str, user: str, target: str, reason: str,
     _record(services, event, saved)
     text, summary_blocks = escalation_summary(services, saved, event)
     services.outbox.message(services.department_channel(resolved), text, blocks=summary_blocks,
-                            item_id=f"escalation:{key}:{now.isoformat()}")
+                            item_id=_summary_id(key, now.isoformat()))
     return Outcome(True, "escalated",
                    f"You escalated {label(saved)} to {resolved} ({urgency}).", saved)
 
@@ -268,11 +268,44 @@ def permalink_of(services: Services, mention: Mention) -> str | None:
 # --- reminders --------------------------------------------------------------------------
 
 
+def queue_missing_summaries(services: Services) -> int:
+    """Queue the target-channel summary of every open escalation whose summary was never
+    queued; returns how many. Escalating changes the mention, then queues the summary:
+    two writes, and a crash or a failed write (a full disk) between them would lose the
+    summary. The escalation record on the mention is the durable intent and the summary's
+    row id is derived from it, so together they act as one change: this completes any
+    that were cut short, and is a no-op for the rest. Run at start and every minute."""
+    queued = 0
+    for mention in services.store.open_mentions(state=State.ESCALATED):
+        esc = mention.extra.get("escalation")
+        if not isinstance(esc, dict) or not esc.get("at") or not esc.get("to"):
+            continue
+        item_id = _summary_id(mention.key, str(esc["at"]))
+        if services.store.get_outbox(item_id) is not None:
+            continue
+        event = Event(mention.key, EventKind.ESCALATED, datetime.fromisoformat(esc["at"]),
+                      user=esc.get("by"), data={k: esc.get(k) for k in (
+                          "from", "to", "reason", "urgency")})
+        text, summary_blocks = escalation_summary(services, mention, event)
+        services.outbox.message(services.department_channel(str(esc["to"])), text,
+                                blocks=summary_blocks, item_id=item_id)
+        queued += 1
+    if queued:
+        log.warning("queued %d escalation summar%s that an interrupted escalation never "
+                    "queued", queued, "y" if queued == 1 else "ies")
+    return queued
+
+
+def _summary_id(key: str, at: str) -> str:
+    return f"escalation:{key}:{at}"
+
+
 def remind_stale_escalations(services: Services, now: datetime | None = None) -> int:
     """Post one reminder for each escalation still unclaimed after
     `escalation.reminder_minutes`; returns how many were sent. Safe to run often and from
     two places at once: the "reminded" flag is set atomically before posting."""
     now = now or services.clock()
+    queue_missing_summaries(services)  # the safety net for cut-short escalations
     wait = timedelta(minutes=services.settings.escalation.reminder_minutes)
     sent = 0
     for mention in services.store.open_mentions(state=State.ESCALATED):

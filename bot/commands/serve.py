@@ -100,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
     from bot.commands.shutdown import Terminated, graceful_sigterm
 
     outbox.queue_unposted()  # stored before a crash but never queued: post them now
+    from bot.workflow import queue_missing_summaries
+
+    queue_missing_summaries(services)  # escalations a crash cut short: finish them
     worker = OutboxWorker(outbox).start()
     scheduler = None if args.no_scheduler else _start_scheduler(settings, store, outbox,
                                                                   services)

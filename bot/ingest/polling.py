@@ -74,6 +74,10 @@ class SourcePoller:
                                 logged=not report)
         except SourceError as exc:
             return self._failed(now, exc, logged=not report)
+        except OSError as exc:
+            # The store cannot be written (the storage says so once): keep the cursor,
+            # so the next poll fetches these mentions again.
+            return self._failed(now, exc, logged=True)
         except Exception as exc:  # a bug in one source must not stop the others
             log.exception("source %s: unexpected error", self.name)
             return self._failed(now, exc, logged=True)

@@ -26,6 +26,7 @@ may be writing and compacting them; it never writes (see its docstring).
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import logging
@@ -129,6 +130,8 @@ class JournalStorage:
         self._init_paths(data_dir, codecs)
         self._still_ours = still_ours
         self._lost_warned = False
+        self._write_trouble = False
+        self._trouble_lock = threading.Lock()
         self._sync_every_write = sync_interval == 0
         self._compact_min = compact_min_bytes
         self._next_compact_at = compact_min_bytes
@@ -263,7 +266,12 @@ class JournalStorage:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the store is closed")
-            lsn = self._journal.append(line)
+            try:
+                lsn = self._journal.append(line)
+            except OSError as exc:
+                self.write_failed(exc)
+                raise  # nothing was applied: the caller's change simply did not happen
+            self.write_ok()
             docs = self._tables.setdefault(table, {})
             for doc_id, value in held.items():
                 if value is None:
@@ -303,8 +311,34 @@ class JournalStorage:
             if journal.dirty:
                 try:
                     journal.sync()
-                except OSError:
-                    log.exception("fsync of %s failed", journal.path)
+                except OSError as exc:
+                    self.write_failed(exc)  # said once per outage, not every 50 ms
+
+    def write_failed(self, exc: OSError) -> None:
+        """Say once per outage that the store cannot be written, and why (a full disk,
+        above all). Writers keep their work to retry (nothing is given up for good)."""
+        with self._trouble_lock:
+            if self._write_trouble:
+                return
+            self._write_trouble = True
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+        log.error("cannot write the store in %s: %s%s. Nothing is given up: new mentions "
+                  "and Slack posts wait, and are recorded (posts reconciled, not doubled) "
+                  "once writes work again; free some space", self.dir,
+                  exc.strerror or exc, " (the disk is full)" if full else "")
+
+    def write_ok(self) -> None:
+        if self._write_trouble:
+            with self._trouble_lock:
+                if not self._write_trouble:
+                    return
+                self._write_trouble = False
+            log.warning("the store in %s can be written again", self.dir)
+
+    @property
+    def write_trouble(self) -> bool:
+        """True while the last write failed (see write_failed)."""
+        return self._write_trouble
 
     def _may_compact(self) -> bool:
         if self._still_ours is None or self._still_ours():
@@ -330,13 +364,16 @@ class JournalStorage:
             self._journal.close()  # fsyncs: the sealed part is durable before later lines
             os.replace(self.journal_path, self.sealed_path)
             _fsync_dir(self.dir)
-        except OSError:
-            log.exception("could not seal the journal; will retry later")
+        except OSError as exc:
+            self.write_failed(exc)
             self._journal = Journal(self.journal_path, base_lsn=self._journal.base_lsn)
             self._next_compact_at = self._journal.size * 2
             return
         self._journal = Journal(self.journal_path, base_lsn=self._journal.end_lsn)
-        self._journal.append(CONTINUES_LINE)
+        try:
+            self._journal.append(CONTINUES_LINE)
+        except OSError as exc:  # the change that got us here is written: do not fail it
+            self.write_failed(exc)
         frozen = {name: dict(table) for name, table in self._tables.items()}
         thread = threading.Thread(
             target=self._compact_in_background, args=(frozen,), name="earshot-compact",
@@ -350,6 +387,9 @@ class JournalStorage:
             size = self._write_snapshot(frozen)
             self.sealed_path.unlink()
             _fsync_dir(self.dir)
+        except OSError as exc:
+            self.write_failed(exc)  # the journal is kept; compaction is retried
+            size = None
         except Exception:
             log.exception("background compaction failed; the journal is kept and it "
                           "will be retried")
@@ -377,8 +417,8 @@ class JournalStorage:
                 _fsync_dir(self.dir)
                 self._journal.truncate()
                 self._journal.append(CONTINUES_LINE)
-            except OSError:
-                log.exception("compaction failed; the journal is kept")
+            except OSError as exc:
+                self.write_failed(exc)  # the journal is kept; compaction is retried
             self._next_compact_at = max(self._compact_min, self._snapshot_size,
                                         self._journal.size * 2)
 

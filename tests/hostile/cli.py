@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import subprocess
 import sys
 import threading
@@ -64,12 +65,21 @@ def run_bot(*args: str, data: Path, timeout: float = 60, **env: str) -> Run:
 class Serving:
     """`python -m bot serve` as a child process; its stderr is collected line by line."""
 
-    def __init__(self, config: Path, data: Path, **env: str) -> None:
+    def __init__(self, config: Path, data: Path, *, max_file_bytes: int | None = None,
+                 **env: str) -> None:
+        """`max_file_bytes`: the child may not grow any file past this size (writes fail
+        with EFBIG, as with a full disk); lift it later with `free_space()`."""
         self.lines: list[str] = []
+
+        def limit() -> None:
+            if max_file_bytes is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE,
+                                   (max_file_bytes, resource.RLIM_INFINITY))
+
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve", "--port", "0", "--config", str(config)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-            env=clean_env(data, **env))
+            env=clean_env(data, **env), preexec_fn=limit)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -104,6 +114,11 @@ class Serving:
                                  f"{self.stderr}") from None
         self._reader.join(5)
         return code
+
+    def free_space(self) -> None:
+        """Writes succeed again (the file-size limit is lifted in the running child)."""
+        resource.prlimit(self.proc.pid, resource.RLIMIT_FSIZE,
+                         (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
     def kill(self) -> None:
         if self.proc.poll() is None:

@@ -28,6 +28,7 @@ from bot.store.base import OutboxItem, Store
 
 MENTION_EVENT = blocks.METADATA_EVENT  # metadata event_type of the mention message
 MESSAGE_EVENT = "earshot_message"  # metadata event_type of every other post
+STORE_RETRY_SECONDS = 5.0  # a row the store could not record is tried again after this
 
 
 def without_retry_handlers(client: WebClient) -> WebClient:
@@ -70,6 +71,12 @@ class Sender:
             if item.kind in (Kind.THREAD, Kind.MESSAGE):
                 return self._process_post(item, stats, now)
             return self._fail(item, f"unknown outbox kind {item.kind!r}", stats)
+        except OSError:
+            # The store cannot be written (a full disk; the storage says so once). Not
+            # the row's fault: it stays as it is on disk (pending, or "sending" and so
+            # reconciled, never posted twice) and is tried again.
+            log.debug("outbox row %s waits for the store to be writable", item.id)
+            return Outcome.retry(self._now() + STORE_RETRY_SECONDS)
         except Exception as exc:  # a bug or a broken row must not stop the queue
             log.exception("outbox row %s could not be processed", item.id)
             return self._fail(item, f"internal error: {exc}", stats)
@@ -257,6 +264,9 @@ class Sender:
         next pass reconciles it (finds the post) instead of posting it again."""
         try:
             fn(*args)
+        except OSError:  # the store cannot be written: said once by the storage
+            log.debug("could not record the post of %s yet; it will be reconciled", item.id)
+            return Outcome.retry(self._now() + STORE_RETRY_SECONDS)
         except Exception:  # noqa: BLE001 - the row stays "sending": reconciled, not doubled
             log.exception("could not record the post of %s; it will be reconciled", item.id)
             self.rows.changed()

@@ -31,6 +31,8 @@ class OutboxWorker:
                 stats = self.outbox.drain(max_seconds=self.interval)
                 if stats.next_due is not None:
                     wait = min(wait, stats.next_due)
+            except OSError:  # the store cannot be written: the storage said so once
+                log.debug("outbox drain stopped by a store write failure", exc_info=True)
             except Exception:  # keep posting alive whatever one drain hit
                 log.exception("outbox drain failed; trying again in %ss", self.interval)
             if self._stop.is_set():
