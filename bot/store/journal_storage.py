@@ -198,9 +198,13 @@ class JournalStorage:
             if replay.torn_tail and path == self.journal_path:
                 # New lines must not be appended after the garbage.
                 os.truncate(path, replay.good_end)
-        if continues and not self.snapshot_path.exists():
+        # Only the oldest journal file counts: a journal sealed by a compaction that was
+        # cut short (kill -9 before its first snapshot) holds everything before the
+        # current one, which then continues it rather than a snapshot.
+        oldest = self.sealed_path if self.sealed_path.exists() else self.journal_path
+        if oldest in continues and not self.snapshot_path.exists():
             raise StoreCorruptError(
-                f"the store journal {continues[0]} continues the snapshot "
+                f"the store journal {oldest} continues the snapshot "
                 f"{self.snapshot_path}, which is missing: restore the snapshot from a "
                 f"backup (or move the journal away to start empty)")
         self._tables = tables
