@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 SPIKE_CHECK_MINUTES = 5
 REMINDER_CHECK_MINUTES = 1
+HABIT_CHECK_MINUTES = 1
+CHART_CHECK_MINUTES = 1
 
 
 def build_pollers(
@@ -88,11 +90,28 @@ def build_scheduler(
         _call_with_now, IntervalTrigger(minutes=SPIKE_CHECK_MINUTES),
         args=[summary_jobs.check_spike, clock, settings, store, outbox],
         id="spike:check", name="spike check", misfire_grace_time=60, **defaults)
+    client = getattr(outbox, "client", None)
+    if client is not None:
+        from bot.summary import chart_post
+
+        # The summary's chart follows it into its thread once the outbox has posted it.
+        scheduler.add_job(
+            _call_with_now, IntervalTrigger(minutes=CHART_CHECK_MINUTES),
+            args=[chart_post.upload_pending, clock, store, client], id="summary:chart",
+            name="summary chart", misfire_grace_time=60, **defaults)
     if services is not None:
         scheduler.add_job(
             _call_with_now, IntervalTrigger(minutes=REMINDER_CHECK_MINUTES),
             args=[workflow.remind_stale_escalations, clock, services],
             id="escalation:reminders", name="escalation reminders",
+            misfire_grace_time=60, **defaults)
+    if services is not None and settings.habit is not None and settings.habit.enabled:
+        from bot.habit.job import habit_tick
+
+        # Every minute: each leader's DM goes out at their own local time.
+        scheduler.add_job(
+            _call_with_now, IntervalTrigger(minutes=HABIT_CHECK_MINUTES),
+            args=[habit_tick, clock, services], id="habit:dms", name="leaders' daily DMs",
             misfire_grace_time=60, **defaults)
     return scheduler
 

@@ -11,6 +11,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot import resolution
 from bot.mention import Mention
 from bot.settings import LEADERSHIP
 from bot.slack import views
@@ -42,7 +43,25 @@ def home_for(services: Services, user: str) -> dict[str, Any]:
     departments = [*services.settings.departments, LEADERSHIP]
     data = gather_home_from_store(services.store, user, departments, start)
     data.now = now
+    data.resolution = resolution.lines(resolution.resolution_for(
+        services.store, now, services.settings.summary.resolution_days), slack=True)
+    data.habit = _habit_section(services, user)
     return views.home_view(data)
+
+
+def _habit_section(services: Services, user: str) -> list[dict[str, Any]]:
+    """The "Your daily few" controls, for the leaders of [habit] only."""
+    habit = services.settings.habit
+    if habit is None or not habit.enabled or services.client is None:
+        return []
+    from bot.habit import home, state
+    from bot.habit.job import roster_of
+
+    leader = roster_of(services).get(user)
+    if leader is None:
+        return []
+    return home.habit_blocks(state.get_prefs(services.store, user), habit, leader.timezone,
+                             list(services.settings.departments))
 
 
 def gather_home_from_store(store: Store, user: str, departments: list[str],
