@@ -90,6 +90,20 @@ def build_scheduler(
         _call_with_now, IntervalTrigger(minutes=SPIKE_CHECK_MINUTES),
         args=[summary_jobs.check_spike, clock, settings, store, outbox],
         id="spike:check", name="spike check", misfire_grace_time=60, **defaults)
+    if services is not None:
+        scheduler.add_job(
+            _call_with_now, IntervalTrigger(minutes=REMINDER_CHECK_MINUTES),
+            args=[workflow.remind_stale_escalations, clock, services],
+            id="escalation:reminders", name="escalation reminders",
+            misfire_grace_time=60, **defaults)
+    _add_leader_jobs(scheduler, settings, store, outbox, services, clock, defaults)
+    return scheduler
+
+
+def _add_leader_jobs(scheduler: BaseScheduler, settings: Settings, store: Store,
+                     outbox: Any, services: Any, clock: Callable[[], datetime],
+                     defaults: dict[str, Any]) -> None:
+    """The summary chart's upload and the leaders' daily DMs, each checked every minute."""
     client = getattr(outbox, "client", None)
     if client is not None:
         from bot.summary import chart_post
@@ -99,12 +113,6 @@ def build_scheduler(
             _call_with_now, IntervalTrigger(minutes=CHART_CHECK_MINUTES),
             args=[chart_post.upload_pending, clock, store, client], id="summary:chart",
             name="summary chart", misfire_grace_time=60, **defaults)
-    if services is not None:
-        scheduler.add_job(
-            _call_with_now, IntervalTrigger(minutes=REMINDER_CHECK_MINUTES),
-            args=[workflow.remind_stale_escalations, clock, services],
-            id="escalation:reminders", name="escalation reminders",
-            misfire_grace_time=60, **defaults)
     if services is not None and settings.habit is not None and settings.habit.enabled:
         from bot.habit.job import habit_tick
 
@@ -113,7 +121,6 @@ def build_scheduler(
             _call_with_now, IntervalTrigger(minutes=HABIT_CHECK_MINUTES),
             args=[habit_tick, clock, services], id="habit:dms", name="leaders' daily DMs",
             misfire_grace_time=60, **defaults)
-    return scheduler
 
 
 def _call_with_now(job: Callable[..., Any], clock: Callable[[], datetime], *args: Any) -> Any:

@@ -18,7 +18,7 @@ import logging
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.ingest.exports import ExportError, Post, read_posts
@@ -148,31 +148,7 @@ def _from_store(settings: Settings, args: argparse.Namespace, day: date | None) 
     try:
         now = utcnow()
         if args.post:
-            from bot.slack.client import make_client
-            from bot.slack.outbox import Outbox
-            from bot.summary import chart_post
-
-            outbox = Outbox(store, make_client(settings.slack), settings)
-            manual = f"summary:manual:{now.isoformat()}"
-            if day is None:  # its chart is uploaded below, once the summary is posted
-                report = summary_jobs.post_daily_summary(settings, store, outbox, now,
-                                                         item_id=manual)
-            else:
-                report = summary_jobs.report_for_day(settings, store, day, chart=True)
-                message = to_slack(report)
-                outbox.message(settings.summary.channel, message["text"],
-                               blocks=message["blocks"], item_id=manual)
-                if report.chart and not report.chart.empty:
-                    chart_post.queue_chart(store, manual, report.chart, day.isoformat(), now)
-            stats = outbox.drain(max_seconds=60)
-            item = store.get_outbox(manual)
-            if item is None or item.status != "sent":
-                print(f"earshot summary: the summary for {report.title} was not posted yet "
-                      f"({stats}); it stays queued and goes out with the bot", file=sys.stderr)
-                return 1
-            print(f"posted the summary for {report.title} to {settings.summary.channel}")
-            chart_post.upload_pending(store, outbox.client, now)
-            return _write_chart(report, args)
+            return _post_now(settings, store, args, day, now)
         chart = bool(args.chart)
         report = (summary_jobs.report_for_day(settings, store, day, chart=chart) if day
                   else summary_jobs.report_last_24h(settings, store, now, chart=chart))
@@ -180,6 +156,36 @@ def _from_store(settings: Settings, args: argparse.Namespace, day: date | None) 
         return _write_chart(report, args)
     finally:
         store.close()
+
+
+def _post_now(settings: Settings, store: Any, args: argparse.Namespace, day: date | None,
+              now: datetime) -> int:
+    """--post: queue the summary (and its chart), drain the outbox, upload the chart."""
+    from bot.slack.client import make_client
+    from bot.slack.outbox import Outbox
+    from bot.summary import chart_post
+    from bot.summary import jobs as summary_jobs
+
+    outbox = Outbox(store, make_client(settings.slack), settings)
+    manual = f"summary:manual:{now.isoformat()}"
+    if day is None:  # its chart is uploaded below, once the summary is posted
+        report = summary_jobs.post_daily_summary(settings, store, outbox, now, item_id=manual)
+    else:
+        report = summary_jobs.report_for_day(settings, store, day, chart=True)
+        message = to_slack(report)
+        outbox.message(settings.summary.channel, message["text"], blocks=message["blocks"],
+                       item_id=manual)
+        if report.chart and not report.chart.empty:
+            chart_post.queue_chart(store, manual, report.chart, day.isoformat(), now)
+    stats = outbox.drain(max_seconds=60)
+    item = store.get_outbox(manual)
+    if item is None or item.status != "sent":
+        print(f"earshot summary: the summary for {report.title} was not posted yet "
+              f"({stats}); it stays queued and goes out with the bot", file=sys.stderr)
+        return 1
+    print(f"posted the summary for {report.title} to {settings.summary.channel}")
+    chart_post.upload_pending(store, outbox.client, now)
+    return _write_chart(report, args)
 
 
 def report_from_export(settings: Settings, path: Path, day: date | None, *,
