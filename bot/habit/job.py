@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.habit import dm, picks, state
 from bot.habit.people import Leader, Roster
-from bot.store.base import Store
+from bot.store.base import Store, is_open
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,11 @@ def _send(services: Any, leader: Leader, day: date, prefs: state.Prefs,
 
 
 def _again(store: Store, key: str) -> picks.Pick | None:
-    """A pick reserved by an interrupted earlier run: shown again as it is now."""
+    """A pick reserved by an interrupted earlier run: shown again unless someone has
+    claimed it since."""
     mention = store.get_mention(key)
-    return picks.Pick(mention, picks.MORE) if mention is not None else None
+    return picks.Pick(mention, picks.MORE) if mention is not None and is_open(mention) \
+        else None
 
 
 def _open_dm(services: Any, user: str) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import weakref
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,10 +44,26 @@ def home_for(services: Services, user: str) -> dict[str, Any]:
     departments = [*services.settings.departments, LEADERSHIP]
     data = gather_home_from_store(services.store, user, departments, start)
     data.now = now
-    data.resolution = resolution.lines(resolution.resolution_for(
-        services.store, now, services.settings.summary.resolution_days), slack=True)
+    data.resolution = resolution.lines(_rates(services, now), slack=True)
     data.habit = _habit_section(services, user)
     return views.home_view(data)
+
+
+# Per store (weakly: a closed store's entry goes with it).
+_RATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+RATES_FRESH = timedelta(minutes=5)  # the 30-day rates change slowly; App Home opens often
+
+
+def _rates(services: Services, now: datetime) -> resolution.Resolution:
+    """First-contact resolution for App Home, recounted at most every 5 minutes (it
+    reads 30 days of events)."""
+    hit = _RATES.get(services.store)
+    if hit is not None and timedelta(0) <= now - hit[0] < RATES_FRESH:
+        return hit[1]
+    rates = resolution.resolution_for(services.store, now,
+                                      services.settings.summary.resolution_days)
+    _RATES[services.store] = (now, rates)
+    return rates
 
 
 def _habit_section(services: Services, user: str) -> list[dict[str, Any]]:
