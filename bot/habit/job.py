@@ -100,8 +100,14 @@ def _again(store: Store, key: str) -> picks.Pick | None:
 
 
 def _open_dm(services: Any, user: str) -> str:
-    resp = services.client.conversations_open(users=user)
-    channel = str((resp.get("channel") or {}).get("id") or "")
+    """The DM channel with `user` (conversations.open, through the SlackNow port when
+    the services have one); raises when Slack gives none (the next tick tries again)."""
+    port = getattr(services, "now", None)
+    if port is not None:
+        channel = port.open_dm(user) or ""
+    else:
+        resp = services.client.conversations_open(users=user)
+        channel = str((resp.get("channel") or {}).get("id") or "")
     if not channel:
         raise SlackClientError(f"conversations.open gave no channel for {user}")
     state.update_prefs(services.store, user, dm=channel)

@@ -91,12 +91,16 @@ def after_dm_click(services: Services, client: WebClient, body: dict[str, Any],
     message = body.get("message") or {}
     channel = (body.get("channel") or {}).get("id")
     if message.get("ts") and channel and message.get("blocks"):
-        try:
-            client.chat_update(channel=channel, ts=message["ts"],
-                               text=message.get("text") or "Your daily few",
-                               blocks=dm.claimed_in_dm(message["blocks"], key, user))
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.info("could not update the habit DM of %s: %s", user, exc)
+        text = message.get("text") or "Your daily few"
+        updated = dm.claimed_in_dm(message["blocks"], key, user)
+        if services.now is not None:
+            services.now.update_message(channel, message["ts"], text, updated)
+        else:
+            try:
+                client.chat_update(channel=channel, ts=message["ts"], text=text,
+                                   blocks=updated)
+            except (SlackApiError, SlackClientError, OSError) as exc:
+                log.info("could not update the habit DM of %s: %s", user, exc)
     from bot.listeners.home import publish_home
 
     publish_home(services, client, user)
