@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 SPIKE_CHECK_MINUTES = 5
 REMINDER_CHECK_MINUTES = 1
+HABIT_CHECK_MINUTES = 1
+CHART_CHECK_MINUTES = 1
 
 
 def build_pollers(
@@ -94,7 +96,31 @@ def build_scheduler(
             args=[workflow.remind_stale_escalations, clock, services],
             id="escalation:reminders", name="escalation reminders",
             misfire_grace_time=60, **defaults)
+    _add_leader_jobs(scheduler, settings, store, outbox, services, clock, defaults)
     return scheduler
+
+
+def _add_leader_jobs(scheduler: BaseScheduler, settings: Settings, store: Store,
+                     outbox: Any, services: Any, clock: Callable[[], datetime],
+                     defaults: dict[str, Any]) -> None:
+    """The summary chart's upload and the leaders' daily DMs, each checked every minute."""
+    client = getattr(outbox, "client", None)
+    if client is not None:
+        from bot.summary import chart_post
+
+        # The summary's chart follows it into its thread once the outbox has posted it.
+        scheduler.add_job(
+            _call_with_now, IntervalTrigger(minutes=CHART_CHECK_MINUTES),
+            args=[chart_post.upload_pending, clock, store, client], id="summary:chart",
+            name="summary chart", misfire_grace_time=60, **defaults)
+    if services is not None and settings.habit is not None and settings.habit.enabled:
+        from bot.habit.job import habit_tick
+
+        # Every minute: each leader's DM goes out at their own local time.
+        scheduler.add_job(
+            _call_with_now, IntervalTrigger(minutes=HABIT_CHECK_MINUTES),
+            args=[habit_tick, clock, services], id="habit:dms", name="leaders' daily DMs",
+            misfire_grace_time=60, **defaults)
 
 
 def _call_with_now(job: Callable[..., Any], clock: Callable[[], datetime], *args: Any) -> Any:

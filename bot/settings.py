@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.habit_config import parse_habit
 from bot.source_kinds import KINDS, SourceSpec
 
 # Minutes a schedule may be set to: a year. Larger values overflow the scheduler's dates.
@@ -86,6 +87,7 @@ class SummarySettings:
     timezone: str
     spike_multiple: float = 3.0
     spike_min_count: int = 5
+    resolution_days: int = 7  # a customer back within this many days: not resolved
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class Settings:
     answer: AnswerSettings
     slack: SlackSettings
     data_dir: Path
+    habit: Any = None  # bot.habit_config.HabitSettings ([habit]; off when empty)
 
     @property
     def default_department(self) -> DepartmentSettings:
@@ -153,7 +156,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
 def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Settings:
     v = _Validator(path)
     v.only(raw, "", {"brand", "sources", "departments", "routing", "escalation", "summary",
-                     "answer"})
+                     "answer", "habit"})
 
     brand_raw = v.table(raw, "brand", required=True)
     v.only(brand_raw, "brand", {"name", "terms", "exclude", "own_accounts", "languages"})
@@ -182,13 +185,15 @@ def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Sett
 
     sum_raw = v.table(raw, "summary", required=True)
     v.only(sum_raw, "summary", {"channel", "time", "timezone", "spike_multiple",
-                                "spike_min_count"})
+                                "spike_min_count", "resolution_days"})
     summary = SummarySettings(
         channel=v.string(sum_raw, "summary.channel", required=True),
         time=v.clock_time(sum_raw, "summary.time", default="09:00"),
         timezone=v.timezone(sum_raw, "summary.timezone", default="UTC"),
         spike_multiple=v.positive_float(sum_raw, "summary.spike_multiple", default=3.0),
         spike_min_count=v.positive_int(sum_raw, "summary.spike_min_count", default=5),
+        resolution_days=v.positive_int(sum_raw, "summary.resolution_days", default=7,
+                                       maximum=366),
     )
 
     ans_raw = v.table(raw, "answer")
@@ -199,6 +204,7 @@ def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Sett
         publisher_groups=v.strings(ans_raw, "answer.publisher_groups"),
     )
 
+    habit = parse_habit(v, raw, summary.timezone, ConfigError)
     slack = SlackSettings(
         api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
         bot_token=env.get("SLACK_BOT_TOKEN") or None,
@@ -208,7 +214,7 @@ def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Sett
     return Settings(
         path=path, brand=brand, sources=sources, departments=departments,
         escalation=escalation, summary=summary, answer=answer, slack=slack,
-        data_dir=Path(env.get("EARSHOT_DATA") or "./data"),
+        data_dir=Path(env.get("EARSHOT_DATA") or "./data"), habit=habit,
     )
 
 

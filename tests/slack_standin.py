@@ -39,7 +39,7 @@ MAX_SECTION_TEXT = 3_000
 MAX_BUTTON_VALUE = 2_000
 
 # Parameters that slack_sdk may send form-encoded as JSON strings.
-_JSON_PARAMS = {"blocks", "attachments", "metadata", "view", "users", "channels"}
+_JSON_PARAMS = {"blocks", "attachments", "metadata", "view", "users", "channels", "files"}
 
 
 @dataclass
@@ -116,6 +116,10 @@ class SlackStandIn:
         self.ephemerals: list[dict[str, Any]] = []
         self.views: list[dict[str, Any]] = []
         self.responses: list[dict[str, Any]] = []
+        # files.getUploadURLExternal -> bytes POSTed to the upload URL -> completed files
+        self.uploads: dict[str, dict[str, Any]] = {}
+        self.files: list[dict[str, Any]] = []
+        self.members: dict[str, set[str]] = defaultdict(set)  # channel id -> user ids
         self.rate_limited = 0  # 429s answered (injected or by the rate limit)
         self.lock = threading.RLock()
         self._faults: list[Fault] = []
@@ -436,6 +440,73 @@ class SlackStandIn:
         out.update(user)
         return {"ok": True, "user": out}
 
+    def _open_dm(self, params: dict[str, Any]) -> dict[str, Any]:
+        users = str(params.get("users") or "").split(",")
+        if len(users) != 1 or not users[0]:
+            return {"ok": False, "error": "invalid_arguments"}
+        if self.users and users[0] not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "channel": {"id": "D" + users[0][1:], "is_im": True}}
+
+    def _user_conversations(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = params.get("user")
+        by_id = {cid: name for name, cid in self.channels.items()}
+        rows = [{"id": cid, "name": by_id.get(cid, cid), "is_channel": True}
+                for cid, users in self.members.items() if user in users]
+        return _page(rows, params, lambda r: r, "channels")
+
+    # --- file uploads (files_upload_v2: get a URL, POST the bytes, complete) ----------
+    def _upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            length = int(params.get("length", ""))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not params.get("filename") or length <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{len(self.uploads) + 1:07d}"
+        self.uploads[file_id] = {"id": file_id, "filename": params["filename"],
+                                 "length": length, "alt_txt": params.get("alt_txt"),
+                                 "data": None}
+        return {"ok": True, "upload_url": f"{self.root}upload/{file_id}", "file_id": file_id}
+
+    def receive_upload(self, file_id: str, data: bytes) -> tuple[int, str]:
+        """The POST to an upload URL: (HTTP status, body) as files.slack.com answers."""
+        with self.lock:
+            upload = self.uploads.get(file_id)
+            if upload is None:
+                return 404, "Not Found"
+            if len(data) != upload["length"]:
+                return 400, "length mismatch"
+            upload["data"] = data
+        return 200, f"OK - {len(data)}"
+
+    def _complete_upload(self, params: dict[str, Any]) -> dict[str, Any]:
+        files = params.get("files")
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        done = []
+        for item in files:
+            upload = self.uploads.get(str((item or {}).get("id")))
+            if upload is None or upload["data"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            done.append({**upload, "title": item.get("title") or upload["filename"]})
+        channel, thread_ts = params.get("channel_id"), params.get("thread_ts")
+        if channel:
+            if thread_ts and not self._find(channel, str(thread_ts)):
+                return {"ok": False, "error": "thread_not_found"}
+            self.messages[channel].append({
+                "type": "message", "subtype": "file_share", "ts": self._next_ts(),
+                "channel": channel, "user": BOT_USER_ID, "bot_id": BOT_ID,
+                "text": params.get("initial_comment", ""), "blocks": None,
+                "thread_ts": str(thread_ts) if thread_ts else None, "metadata": None,
+                "files": [{"id": f["id"], "name": f["filename"], "title": f["title"]}
+                          for f in done]})
+        for f in done:
+            self.files.append({**f, "channel": channel, "thread_ts": thread_ts,
+                               "initial_comment": params.get("initial_comment")})
+        return {"ok": True, "files": [{"id": f["id"], "title": f["title"],
+                                       "name": f["filename"]} for f in done]}
+
     def record_response(self, name: str, body: Any, headers: dict[str, str]) -> None:
         with self.lock:
             self.responses.append({"name": name, "body": body, "headers": headers})
@@ -456,6 +527,10 @@ _METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = 
     "views.push": lambda s, p: s._view("views.push", p),
     "usergroups.users.list": SlackStandIn._usergroup_users,
     "users.info": SlackStandIn._users_info,
+    "conversations.open": SlackStandIn._open_dm,
+    "users.conversations": SlackStandIn._user_conversations,
+    "files.getUploadURLExternal": SlackStandIn._upload_url,
+    "files.completeUploadExternal": SlackStandIn._complete_upload,
 }
 
 
@@ -530,6 +605,15 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         ctype = (self.headers.get("Content-Type") or "").lower()
         path = urlsplit(self.path).path
+        if path.startswith("/upload/"):
+            status, text = self.owner.receive_upload(path[len("/upload/"):], raw)
+            body = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if path.startswith("/response/"):
             try:
                 body: Any = json.loads(raw or b"{}")

@@ -13,12 +13,13 @@ BOT = Path(__file__).resolve().parents[1] / "bot"
 # Lowest floor first. A unit is a top-level module or package of bot/. A unit may import
 # itself and any unit on a lower floor, never a unit on its own floor or above.
 FLOORS: list[set[str]] = [
-    {"bot", "source_kinds", "mention", "mrkdwn", "text"},
-    {"settings"},
+    {"bot", "source_kinds", "mention", "mrkdwn", "text", "habit_config"},
+    {"settings", "reach"},
     {"store"},
-    {"judgment", "sources", "slack"},
+    {"judgment", "sources", "slack", "resolution"},
     {"ingest", "answers", "workflow"},
     {"summary"},
+    {"habit"},
     {"listeners"},
     {"app", "web", "scheduler"},
     {"commands"},

@@ -84,3 +84,24 @@ def test_poll_only_leaves_out_the_slack_jobs(tmp_path):
     scheduler, store = make(tmp_path, outbox=NullOutbox(), poll_only=True)
     assert set(jobs_of(scheduler)) == {"poll:hackernews", "poll:lobsters"}
     store.close()
+
+
+def test_the_chart_upload_and_the_habit_dms_are_checked_every_minute(tmp_path):
+    path = tmp_path / "earshot.toml"
+    path.write_text(CONFIG + '[habit]\npeople = ["U0LEADER"]\n')
+    settings = load_settings(path, env={})
+    store = open_store(tmp_path / "data")
+    outbox = NullOutbox()
+    outbox.client = object()  # an outbox that can reach Slack
+    scheduler = build_scheduler(settings, store, outbox, services=object(),
+                                scheduler=BackgroundScheduler(timezone="UTC"),
+                                clock=lambda: NOW)
+    jobs = jobs_of(scheduler)
+    assert jobs["summary:chart"].trigger.interval == timedelta(minutes=1)
+    assert jobs["habit:dms"].trigger.interval == timedelta(minutes=1)
+    # Without [habit] people there is no habit job.
+    (tmp_path / "plain").mkdir()
+    plain, other = make(tmp_path / "plain", outbox=outbox, services=object())
+    assert "habit:dms" not in jobs_of(plain) and "summary:chart" in jobs_of(plain)
+    other.close()
+    store.close()

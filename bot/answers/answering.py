@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from bot import mrkdwn
+from bot import mrkdwn, resolution
 from bot.answers import drafts, messages
 from bot.answers.drafts import Draft
 from bot.answers.length import clean_reply, too_long
@@ -283,6 +283,10 @@ def _event(services: Services, key: str, kind: str, user: str | None,
            data: dict[str, Any]) -> Event:
     event = Event(key, kind, services.clock(), user=user, data=data)
     services.store.add_event(event)
+    if kind == "answered":
+        mention = services.store.get_mention(key)
+        if mention is not None:  # for first-contact resolution: did they come back?
+            resolution.remember_answer(services.store, mention, user, event.at)
     return event
 
 

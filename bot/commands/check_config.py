@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -39,5 +40,39 @@ def run(args: argparse.Namespace) -> int:
     print(f"answers published to sources: {'yes' if s.answer.publish else 'no'}")
     slack = "configured" if s.slack.bot_token else "not configured (SLACK_BOT_TOKEN unset)"
     print(f"slack: {slack}; API {s.slack.api_url}")
+    if s.habit is not None and s.habit.enabled and not _habit_ok(s):
+        return 2
     print("config OK")
     return 0
+
+
+def _habit_ok(s: Settings) -> bool:
+    """Look the [habit] people and groups up in Slack: guests, other workspaces' users,
+    unknown ids and groups refuse the config (one line each); people who left are
+    skipped with a warning."""
+    h = s.habit
+    print(f"habit: {len(h.people)} people, {len(h.groups)} groups; {h.count} mentions at "
+          f"{h.time:%H:%M} ({h.timezone} unless their Slack profile says), "
+          f"{', '.join(h.weekdays)}")
+    if not s.slack.bot_token:
+        print("  (not checked with Slack: SLACK_BOT_TOKEN unset)")
+        return True
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.habit.people import check
+    from bot.slack.client import make_client
+
+    client = make_client(s.slack)
+    try:
+        team = client.auth_test().get("team_id")
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        print(f"earshot: habit: cannot check the people with Slack ({exc})", file=sys.stderr)
+        return False
+    found = check(h, client, team)
+    for line in found.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    for line in found.errors:
+        print(f"earshot: {s.path}: {line}", file=sys.stderr)
+    if not found.errors:
+        print(f"  leaders: {', '.join(f'{x.user} ({x.timezone})' for x in found.leaders)}")
+    return not found.errors

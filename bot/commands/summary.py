@@ -5,6 +5,7 @@
   python -m bot summary --post                          post it now (and drain the outbox)
   python -m bot summary --from FILE --dry-run|--json    what it would have said about an
                                                         export (CSV/JSONL, like `replay`)
+  python -m bot summary --chart FILE.png [...]          also write the 14-day theme chart
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.ingest.exports import ExportError, Post, read_posts
@@ -47,6 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         "hours to now; with --from: the export's last day)")
     p.add_argument("--from", dest="source_file", metavar="FILE",
                    help="build it from a CSV/JSONL export instead of the store")
+    p.add_argument("--chart", metavar="FILE.png",
+                   help="also write the chart of the top themes over the last 14 days "
+                        "(a PNG; with --post it also goes into the summary's thread)")
     return p
 
 
@@ -64,10 +68,14 @@ def run(args: argparse.Namespace) -> int:
             return _fail(f"--date {args.date!r} is not a date like 2026-03-01")
     if args.source_file and args.post:
         return _fail("--from builds a preview only; use it with --dry-run or --json")
+    chart_problem = _chart_path_problem(getattr(args, "chart", None))
+    if chart_problem:
+        return _fail(chart_problem)
     settings = load_settings(args.config)
     if args.source_file:
         try:
-            report = report_from_export(settings, Path(args.source_file), day)
+            report = report_from_export(settings, Path(args.source_file), day,
+                                        chart=bool(args.chart))
         except ExportError as exc:
             return _fail(str(exc))
         except (UnicodeDecodeError, csv.Error) as exc:
@@ -79,6 +87,36 @@ def run(args: argparse.Namespace) -> int:
             return _fail("SLACK_BOT_TOKEN is not set: cannot post (try --dry-run)")
         return _from_store(settings, args, day)
     _print(report, args)
+    return _write_chart(report, args)
+
+
+def _chart_path_problem(path: str | None) -> str | None:
+    """Checked before any work: a chart that cannot be written should not cost a run."""
+    if path is None:
+        return None
+    target = Path(path)
+    if target.suffix.lower() != ".png":
+        return f"--chart {path!r}: expected a file name ending in .png"
+    if target.is_dir():
+        return f"--chart {path!r} is a directory"
+    if not target.parent.is_dir():
+        return f"--chart {path!r}: the folder {str(target.parent)!r} does not exist"
+    return None
+
+
+def _write_chart(report: Report, args: argparse.Namespace) -> int:
+    if not args.chart:
+        return 0
+    from bot.summary import chart as charts
+
+    series = report.chart or charts.Series(days=[])
+    try:
+        Path(args.chart).write_bytes(charts.render_png(series))
+    except OSError as exc:
+        return _fail(f"--chart {args.chart!r}: cannot be written ({exc.strerror or exc})")
+    themes = len(series.lines)
+    print(f"chart of {themes} theme{'' if themes == 1 else 's'} over {len(series.days)} "
+          f"days written to {args.chart}", file=sys.stderr)
     return 0
 
 
@@ -110,36 +148,48 @@ def _from_store(settings: Settings, args: argparse.Namespace, day: date | None) 
     try:
         now = utcnow()
         if args.post:
-            from bot.slack.client import make_client
-            from bot.slack.outbox import Outbox
-
-            outbox = Outbox(store, make_client(settings.slack), settings)
-            manual = f"summary:manual:{now.isoformat()}"
-            if day is None:
-                report = summary_jobs.post_daily_summary(settings, store, outbox, now,
-                                                         item_id=manual)
-            else:
-                report = summary_jobs.report_for_day(settings, store, day)
-                message = to_slack(report)
-                outbox.message(settings.summary.channel, message["text"],
-                               blocks=message["blocks"], item_id=manual)
-            stats = outbox.drain(max_seconds=60)
-            item = store.get_outbox(manual)
-            if item is None or item.status != "sent":
-                print(f"earshot summary: the summary for {report.title} was not posted yet "
-                      f"({stats}); it stays queued and goes out with the bot", file=sys.stderr)
-                return 1
-            print(f"posted the summary for {report.title} to {settings.summary.channel}")
-            return 0
-        report = (summary_jobs.report_for_day(settings, store, day) if day
-                  else summary_jobs.report_last_24h(settings, store, now))
+            return _post_now(settings, store, args, day, now)
+        chart = bool(args.chart)
+        report = (summary_jobs.report_for_day(settings, store, day, chart=chart) if day
+                  else summary_jobs.report_last_24h(settings, store, now, chart=chart))
         _print(report, args)
-        return 0
+        return _write_chart(report, args)
     finally:
         store.close()
 
 
-def report_from_export(settings: Settings, path: Path, day: date | None) -> Report:
+def _post_now(settings: Settings, store: Any, args: argparse.Namespace, day: date | None,
+              now: datetime) -> int:
+    """--post: queue the summary (and its chart), drain the outbox, upload the chart."""
+    from bot.slack.client import make_client
+    from bot.slack.outbox import Outbox
+    from bot.summary import chart_post
+    from bot.summary import jobs as summary_jobs
+
+    outbox = Outbox(store, make_client(settings.slack), settings)
+    manual = f"summary:manual:{now.isoformat()}"
+    if day is None:  # its chart is uploaded below, once the summary is posted
+        report = summary_jobs.post_daily_summary(settings, store, outbox, now, item_id=manual)
+    else:
+        report = summary_jobs.report_for_day(settings, store, day, chart=True)
+        message = to_slack(report)
+        outbox.message(settings.summary.channel, message["text"], blocks=message["blocks"],
+                       item_id=manual)
+        if report.chart and not report.chart.empty:
+            chart_post.queue_chart(store, manual, report.chart, day.isoformat(), now)
+    stats = outbox.drain(max_seconds=60)
+    item = store.get_outbox(manual)
+    if item is None or item.status != "sent":
+        print(f"earshot summary: the summary for {report.title} was not posted yet "
+              f"({stats}); it stays queued and goes out with the bot", file=sys.stderr)
+        return 1
+    print(f"posted the summary for {report.title} to {settings.summary.channel}")
+    chart_post.upload_pending(store, outbox.client, now)
+    return _write_chart(report, args)
+
+
+def report_from_export(settings: Settings, path: Path, day: date | None, *,
+                       chart: bool = False) -> Report:
     """Judge every post of the export like the pipeline would, then build the report
     for `day` (default: the export's last day). Posts without created_at are all taken
     to be from the reported day."""
@@ -157,11 +207,16 @@ def report_from_export(settings: Settings, path: Path, day: date | None) -> Repo
     judge = Judge(settings)
     mentions = [_mention(p, judge, start) for p in posts]
     mentions.sort(key=lambda m: m.created_at)
-    return build_report(
+    report = build_report(
         mentions, [], start=start, end=end, timezone=settings.summary.timezone,
         title=f"{summary_jobs.day_title(day)} (from {path.name})",
         departments=list(settings.departments),
         brand_words=summary_jobs.brand_words(settings))
+    if chart:
+        from bot.summary.chart import theme_series
+
+        report.chart = theme_series(report, mentions)
+    return report
 
 
 def _mention(post: Post, judge: Judge, default_time: datetime) -> Mention:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot import resolution
 from bot.judgment.dedupe import fingerprint
 from bot.judgment.judge import Judge
 from bot.judgment.matching import Matcher
@@ -92,6 +93,9 @@ class Pipeline:
         result.new.append(stored)
         if self.poster is not None:
             self.poster.post_mention(stored)
+        # After post_mention: its thread lines wait for the message to exist.
+        resolution.link_return(self.store, self.poster, stored,
+                               self.settings.summary.resolution_days, self.clock())
 
     def _merge(self, existing: Mention, copy: Mention, result: PipelineResult) -> None:
         link = Link(copy.source, copy.url)

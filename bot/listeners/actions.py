@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import workflow
 from bot.answers import answering
-from bot.listeners import tell
+from bot.listeners import habit, tell
 from bot.slack import ids, views
 from bot.slack.services import Services
 
@@ -32,6 +32,9 @@ def register(app: App, services: Services) -> None:
         if outcome.code != "claimed":
             tell(client, user, outcome.message, channel=_channel(body))
         _refresh_home(services, client, body, user)
+        if habit.in_habit_dm(body):
+            habit.after_dm_click(services, client, body, key, user,
+                                 claimed=outcome.code == "claimed")
 
     def on_release(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
@@ -51,6 +54,8 @@ def register(app: App, services: Services) -> None:
         mode = answering.answer_mode(services, mention, user)
         view = views.answer_modal(mention, mode, channel=_channel(body))
         _open(client, body, view)
+        if habit.in_habit_dm(body):
+            habit.after_dm_click(services, client, body, key, user, claimed=False)
 
     def on_escalate(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()

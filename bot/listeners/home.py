@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import weakref
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot import resolution
 from bot.mention import Mention
 from bot.settings import LEADERSHIP
 from bot.slack import views
@@ -42,7 +44,41 @@ def home_for(services: Services, user: str) -> dict[str, Any]:
     departments = [*services.settings.departments, LEADERSHIP]
     data = gather_home_from_store(services.store, user, departments, start)
     data.now = now
+    data.resolution = resolution.lines(_rates(services, now), slack=True)
+    data.habit = _habit_section(services, user)
     return views.home_view(data)
+
+
+# Per store (weakly: a closed store's entry goes with it).
+_RATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+RATES_FRESH = timedelta(minutes=5)  # the 30-day rates change slowly; App Home opens often
+
+
+def _rates(services: Services, now: datetime) -> resolution.Resolution:
+    """First-contact resolution for App Home, recounted at most every 5 minutes (it
+    reads 30 days of events)."""
+    hit = _RATES.get(services.store)
+    if hit is not None and timedelta(0) <= now - hit[0] < RATES_FRESH:
+        return hit[1]
+    rates = resolution.resolution_for(services.store, now,
+                                      services.settings.summary.resolution_days)
+    _RATES[services.store] = (now, rates)
+    return rates
+
+
+def _habit_section(services: Services, user: str) -> list[dict[str, Any]]:
+    """The "Your daily few" controls, for the leaders of [habit] only."""
+    habit = services.settings.habit
+    if habit is None or not habit.enabled or services.client is None:
+        return []
+    from bot.habit import home, state
+    from bot.habit.job import roster_of
+
+    leader = roster_of(services).get(user)
+    if leader is None:
+        return []
+    return home.habit_blocks(state.get_prefs(services.store, user), habit, leader.timezone,
+                             list(services.settings.departments))
 
 
 def gather_home_from_store(store: Store, user: str, departments: list[str],

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from bot import source_kinds
+from bot import reach, source_kinds
 from bot.mention import Event, EventKind, Mention, State
 from bot.mrkdwn import (
     channel_ref,
@@ -125,13 +125,19 @@ def _links_line(mention: Mention) -> str:
     return "Seen on: " + " · ".join(shown) + (f" · +{more} more" if more > 0 else "")
 
 
+def author_reach(mention: Mention) -> str:
+    """" (1.2k followers)" after the author's name; "" when the reach is unknown."""
+    text = reach.label(reach.reach_of(mention))
+    return f" ({text})" if text else ""
+
+
 def _header_line(mention: Mention) -> str:
     parts = []
     if mention.short_id:
         parts.append(f"*{mention.short_id}*")
     parts.append(f"*{escape_mrkdwn(source_label(mention.source))}*")
     if mention.author:
-        parts.append(escape_mrkdwn(clip(mention.author, 200)))
+        parts.append(escape_mrkdwn(clip(mention.author, 200)) + author_reach(mention))
     if mention.created_at:
         parts.append(slack_date(mention.created_at))
     line = " · ".join(parts)  # at most ~1,100 units: the author is clipped to 200 chars

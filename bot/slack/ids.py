@@ -20,3 +20,9 @@ ANSWER_VIEW = "earshot.answer_view"
 ESCALATE_VIEW = "earshot.escalate_view"
 EDIT_VIEW = "earshot.edit_view"
 REJECT_VIEW = "earshot.reject_view"
+
+# The leaders' daily habit: its controls in App Home.
+HABIT_TIME = "earshot.habit_time"
+HABIT_PAUSE = "earshot.habit_pause"
+HABIT_STOP = "earshot.habit_stop"
+HABIT_DEPARTMENTS = "earshot.habit_departments"

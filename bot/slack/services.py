@@ -121,6 +121,7 @@ class Services:
     team_id: str | None = None  # the workspace that installed the app (from auth.test)
     channels: ChannelDirectory | None = field(default=None, repr=False)
     now: SlackNow | None = None  # immediate calls (permalink, update, tell)
+    habit_roster: Any = field(default=None, repr=False)  # bot.habit.people.Roster, lazily
 
     def __post_init__(self) -> None:
         if self.channels is None:

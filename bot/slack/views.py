@@ -62,7 +62,8 @@ def mention_excerpt(mention: Mention, limit: int = 500) -> str:
     head = " · ".join(filter(None, [
         f"*{mention.short_id}*" if mention.short_id else "",
         f"*{mrkdwn.escape_mrkdwn(blocks.source_label(mention.source))}*",
-        mrkdwn.escape_mrkdwn(mention.author) if mention.author else "",
+        mrkdwn.escape_mrkdwn(mention.author) + blocks.author_reach(mention)
+        if mention.author else "",
     ]))
     text, cut = mrkdwn.escape_cut(mention.text or mention.title or "", limit)
     return f"{head}\n>{text.replace(chr(10), chr(10) + '>')}{'…' if cut else ''}"
@@ -166,6 +167,9 @@ class HomeData:
     # department -> how many are waiting, when `queues` holds only the first few of each
     # (the listener reads just the QUEUE_SHOWN it shows); else the length of the queue.
     waiting: dict[str, int] = field(default_factory=dict)
+    # mrkdwn lines of first-contact resolution (bot.answers.resolution.lines); [] = none
+    resolution: list[str] = field(default_factory=list)
+    habit: list[dict[str, Any]] = field(default_factory=list)  # a leader's habit controls
 
 
 MINE_SHOWN = 15
@@ -194,6 +198,11 @@ def home_view(data: HomeData) -> dict[str, Any]:
         {"type": "header", "text": _plain("Earshot")},
         _mrkdwn_section("*Today:* " + " · ".join(
             f"{data.counts.get(key, 0)} {name}" for key, name in COUNT_LABELS)),
+    ]
+    if data.resolution:
+        out.append(_mrkdwn_section("\n".join(data.resolution)))
+    out += data.habit
+    out += [
         {"type": "divider"},
         {"type": "header", "text": _plain(f"Your claimed mentions ({len(data.mine)})")},
     ]

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.mention import Mention, parse_time
+from bot.sources import reach_lookup
 from bot.sources.base import (
     FetchResult,
     Source,
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 POST_URL = "https://bsky.app/profile/{handle}/post/{rkey}"
 PAGE_LIMIT = 100
+PROFILES_PER_CALL = 25  # app.bsky.actor.getProfiles takes at most 25 actors
 FIRST_RUN_WINDOW = timedelta(hours=24)
 OVERLAP = timedelta(minutes=15)
 _AUTH_ERRORS = {"ExpiredToken", "InvalidToken", "AuthenticationRequired"}
@@ -99,6 +101,18 @@ class BlueskySource(Source):
             raise SourceError(f"bluesky: HTTP {status} from {method}: {error}")
         raise SourceError("bluesky: a renewed session was refused too")
 
+    def _followers(self, authors: list[str]) -> dict[str, Any]:
+        """{handle or did: followersCount} from app.bsky.actor.getProfiles (25 a call);
+        search results carry only the basic profile, without counts."""
+        data = self._get("app.bsky.actor.getProfiles", {"actors": authors})
+        found: dict[str, Any] = {}
+        for profile in (data or {}).get("profiles") or []:
+            if isinstance(profile, dict):
+                for name in (profile.get("handle"), profile.get("did")):
+                    if name:
+                        found[name] = profile.get("followersCount")
+        return found
+
     # -- polling ---------------------------------------------------------------------
 
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
@@ -133,6 +147,8 @@ class BlueskySource(Source):
         mentions = self.normalize_each(
             (post for uri, post in found.items() if uri not in seen_set), self._normalize,
             lambda post: post["uri"])
+        reach_lookup.attach(self, "followers", self._followers,
+                            batch=PROFILES_PER_CALL).fill(mentions)
         edges = {hi for _, hi in new_gaps}
         recent = [uri for uri, post in found.items()
                   if _sort_at(post) > newest - OVERLAP - timedelta(minutes=1)

@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from bot.mention import Mention, parse_time
+from bot.sources import reach_lookup
 from bot.sources.base import (
     FetchResult,
     RateLimited,
@@ -103,7 +104,13 @@ class GitHubSource(Source):
                 for mention in found:
                     mentions.setdefault(mention.native_id, mention)
             out[kind] = {term: state for term, state in states.items() if state}
-        return FetchResult(list(mentions.values()), out)
+        found = list(mentions.values())
+        if not self._quota_out():
+            # Unauthenticated, GitHub allows 60 calls an hour: look up only a few.
+            reach_lookup.attach(self, "followers", self._followers,
+                                per_poll=reach_lookup.PER_POLL if self.token else 3
+                                ).fill(found)
+        return FetchResult(found, out)
 
     # -- one search ----------------------------------------------------------------------
 
@@ -220,6 +227,16 @@ class GitHubSource(Source):
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
+
+    def _followers(self, authors: list[str]) -> dict[str, Any]:
+        """{login: followers} from /users/<login> (one author per call)."""
+        (login,) = authors
+        response = self.request("GET", f"{self.base_url}/users/{quote(login, safe='')}",
+                                headers=self._headers(), allow=(404,))
+        if response.status_code == 404:
+            return {}
+        data = self.decode_json(response)
+        return {login: data.get("followers")} if isinstance(data, dict) else {}
 
     def _quota_out(self) -> bool:
         """True when the pacer holds longer than a poll should wait (quota spent)."""

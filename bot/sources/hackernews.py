@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from bot.mention import Mention, parse_time
+from bot.sources import reach_lookup
 from bot.sources.base import (
     FetchResult,
     Source,
@@ -80,6 +82,7 @@ class HackerNewsSource(Source):
         mentions = self.normalize_each(
             (hit for object_id, hit in found.items() if object_id not in seen_set),
             self._normalize, lambda hit: hit["objectID"])
+        reach_lookup.attach(self, "karma", self._karma).fill(mentions)
         if unsearched and newest > since:
             # Other terms moved the cursor on: keep the skipped term's window as a gap
             # (the next live search only reaches back to newest - OVERLAP).
@@ -124,6 +127,16 @@ class HackerNewsSource(Source):
             page += 1
             if not data["hits"] or page >= nb_pages:
                 return hits, True, pages_left
+
+    def _karma(self, authors: list[str]) -> dict[str, Any]:
+        """{author: karma} from Algolia's user endpoint (one author per call)."""
+        (author,) = authors
+        response = self.request("GET", f"{self.base_url}/users/{quote(author, safe='')}",
+                                allow=(404,))
+        if response.status_code == 404:
+            return {}
+        data = self.decode_json(response)
+        return {author: data.get("karma")} if isinstance(data, dict) else {}
 
     def _dated(self, hit: dict[str, Any]) -> bool:
         """True when a hit has a usable `created_at_i` (the cursor is built from it);

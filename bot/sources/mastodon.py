@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+from bot import reach
 from bot.mention import Mention, parse_time
 from bot.sources.base import (
     FetchResult,
@@ -189,6 +190,7 @@ class MastodonSource(Source):
                 extra[key] = status[key]
         if account.get("display_name"):
             extra["display_name"] = account["display_name"]
+        reach.set_reach(extra, account.get("followers_count"), "followers")
         return Mention(
             source=self.name, native_id=status.get("uri") or str(status["id"]), text=text,
             url=status.get("url") or status.get("uri") or "",

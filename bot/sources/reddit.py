@@ -17,10 +17,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from requests.auth import HTTPBasicAuth
 
 from bot.mention import Mention
+from bot.sources import reach_lookup
 from bot.sources.base import (
     FetchResult,
     Source,
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 PUBLIC_URL = "https://www.reddit.com"
 FIRST_RUN_WINDOW = timedelta(hours=24)
 OVERLAP_SECONDS = 10 * 60
+DELETED_AUTHORS = frozenset({"[deleted]", "[removed]"})  # no account to look up
 TOKEN_MARGIN = timedelta(minutes=2)  # refresh this long before the token expires
 
 
@@ -88,6 +91,23 @@ class RedditSource(Source):
             self.log.info("reddit: token refused (401); logging in again")
         raise SourceError("reddit: a fresh token was refused too (HTTP 401)")
 
+    def _karma(self, authors: list[str]) -> dict[str, Any]:
+        """{author: total karma} from /user/<name>/about (one author per call); a
+        suspended or deleted account has no karma to show."""
+        (author,) = authors
+        url = f"{self.base_url}/user/{quote(author, safe='')}/about"
+        headers = {"Authorization": f"bearer {self._access_token()}"}
+        response = self.request("GET", url, headers=headers, allow=(401, 403, 404))
+        if response.status_code != 200:
+            return {}
+        data = (self.decode_json(response) or {}).get("data")
+        if not isinstance(data, dict) or data.get("is_suspended"):
+            return {}
+        total = data.get("total_karma")
+        if total is None and data.get("link_karma") is not None:
+            total = (data.get("link_karma") or 0) + (data.get("comment_karma") or 0)
+        return {author: total}
+
     # -- polling ---------------------------------------------------------------------
 
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
@@ -119,6 +139,8 @@ class RedditSource(Source):
         mentions = self.normalize_each(
             (p for pid, p in posts.items() if pid not in seen_set), self._normalize,
             lambda post: post["id"])
+        reach_lookup.attach(self, "karma", self._karma).fill(
+            m for m in mentions if m.author not in DELETED_AUTHORS)
         for post in posts.values():
             newest = max(newest, float(post["created_utc"]))
         recent = [pid for pid, p in posts.items()

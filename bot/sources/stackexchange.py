@@ -18,6 +18,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot import reach
 from bot.mention import Mention
 from bot.sources.base import (
     ITEM_ERRORS,
@@ -181,6 +182,9 @@ class StackExchangeSource(Source):
         title = html.unescape(item.get("title") or "")
         body = html_to_text(item.get("body") or "")
         owner = item.get("owner") or {}
+        extra = {"site": site, "tags": list(item.get("tags") or []),
+                 "score": item.get("score", 0)}
+        reach.set_reach(extra, owner.get("reputation"), "reputation")
         return Mention(
             source=self.name,
             native_id=str(item["question_id"]),
@@ -190,8 +194,7 @@ class StackExchangeSource(Source):
             author=html.unescape(owner.get("display_name") or ""),
             title=title,
             language=_SITE_LANGUAGES.get(site),
-            extra={"site": site, "tags": list(item.get("tags") or []),
-                   "score": item.get("score", 0)},
+            extra=extra,
         )
 
 

@@ -17,6 +17,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import reach
 from bot.mention import Mention, parse_time
 from bot.sources.base import (
     FetchResult,
@@ -61,9 +62,9 @@ class XSource(Source):
             raise SourceError(f"x: the search query is {len(query)} characters; X allows "
                               f"{MAX_QUERY}. Use fewer or shorter brand terms")
         base = {"query": query, "max_results": MAX_RESULTS, "tweet.fields": TWEET_FIELDS,
-                "expansions": "author_id", "user.fields": "username"}
+                "expansions": "author_id", "user.fields": "username,public_metrics"}
         headers = {"Authorization": f"Bearer {token}"}
-        found: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
+        found: dict[str, tuple[dict[str, Any], dict[str, dict]]] = {}
 
         if not cursor or not cursor.get("since_id"):
             start = self.clock() - FIRST_RUN_WINDOW
@@ -90,7 +91,7 @@ class XSource(Source):
 
     def _search_from(self, base: dict[str, Any], since_id: str, until_id: str | None,
                      headers: dict[str, str],
-                     found: dict[str, tuple[dict[str, Any], dict[str, str]]]
+                     found: dict[str, tuple[dict[str, Any], dict[str, dict]]]
                      ) -> tuple[list[dict[str, Any]], bool]:
         """Search (since_id, until_id); when X says the ids are older than its search
         window, search again from the oldest post it still has (what lies before is out
@@ -115,7 +116,7 @@ class XSource(Source):
                 raise SourceError(f"x: search refused the ids: {exc}") from None
 
     def _search(self, params: dict[str, Any], headers: dict[str, str], *, max_pages: int,
-                found: dict[str, tuple[dict[str, Any], dict[str, str]]]
+                found: dict[str, tuple[dict[str, Any], dict[str, dict]]]
                 ) -> tuple[list[dict[str, Any]], bool]:
         """Newest first; returns (posts, complete) and adds them to `found`."""
         posts: list[dict[str, Any]] = []
@@ -140,9 +141,8 @@ class XSource(Source):
                 raise SourceError("x: unexpected reply (no 'meta')")
             if "data" not in data and data.get("errors"):
                 raise SourceError(f"x: search failed: {_problem(response)}")
-            users = {u["id"]: u.get("username", "") for u in
-                     (data.get("includes") or {}).get("users", []) if isinstance(u, dict)
-                     and "id" in u}
+            users = {u["id"]: u for u in (data.get("includes") or {}).get("users", [])
+                     if isinstance(u, dict) and "id" in u}
             page = [p for p in data.get("data") or [] if isinstance(p, dict)
                     and str(p.get("id", "")).isdigit() and p.get("created_at")]
             for post in page:
@@ -153,26 +153,30 @@ class XSource(Source):
                 return posts, True
         return posts, False
 
-    def _mentions(self, found: dict[str, tuple[dict[str, Any], dict[str, str]]]
+    def _mentions(self, found: dict[str, tuple[dict[str, Any], dict[str, dict]]]
                   ) -> list[Mention]:
         return self.normalize_each(found.items(), self._normalize, lambda pair: pair[0])
 
-    def _normalize(self, pair: tuple[str, tuple[dict[str, Any], dict[str, str]]]
+    def _normalize(self, pair: tuple[str, tuple[dict[str, Any], dict[str, dict]]]
                    ) -> Mention | None:
         post_id, (post, users) = pair
         note = post.get("note_tweet") or {}
         text = html.unescape(note.get("text") or post.get("text") or "").strip()
         if not text:
             return None
-        username = users.get(str(post.get("author_id")), "")
+        user = users.get(str(post.get("author_id"))) or {}
+        username = str(user.get("username") or "")
         url = (POST_URL.format(username=username, id=post_id) if username
                else ANON_URL.format(id=post_id))
         lang = post.get("lang")
+        extra = {k: post[k] for k in ("author_id", "conversation_id") if k in post}
+        reach.set_reach(extra, (user.get("public_metrics") or {}).get("followers_count"),
+                        "followers")
         return Mention(
             source=self.name, native_id=post_id, text=text, url=url,
             created_at=parse_time(post["created_at"]), author=username, title="",
             language=lang if isinstance(lang, str) and len(lang) == 2 else None,
-            extra={k: post[k] for k in ("author_id", "conversation_id") if k in post})
+            extra=extra)
 
 
 def _problem(response: Any) -> str:

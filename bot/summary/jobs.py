@@ -13,12 +13,14 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot import mrkdwn
+from bot import mrkdwn, resolution
 from bot.mention import parse_time
 from bot.mrkdwn import escape_mrkdwn
 from bot.settings import Settings
 from bot.slack.ports import Outbound
 from bot.store.base import Store
+from bot.summary import chart as charts
+from bot.summary import chart_post, fairness
 from bot.summary import spike as spikes
 from bot.summary.render import example_line, fit, to_slack
 from bot.summary.report import WEEK, Report, build_report, day_window
@@ -45,20 +47,32 @@ def brand_words(settings: Settings) -> list[str]:
 
 
 def report_for_window(settings: Settings, store: Store, start: datetime, end: datetime,
-                      title: str) -> Report:
-    """Read the store once (mentions and events since 7 days before `start`) and build
-    the report for [start, end)."""
+                      title: str, *, chart: bool = False) -> Report:
+    """Read the store once (mentions and events since 7 days before `start`; 14 days
+    before `end` with `chart`) and build the report for [start, end); with `chart`,
+    `report.chart` holds the 14-day series of its top themes."""
     since = start - timedelta(days=WEEK)
-    return build_report(
-        store.iter_mentions(since=since), store.events(since=start),
-        start=start, end=end, timezone=settings.summary.timezone, title=title,
-        departments=list(settings.departments), brand_words=brand_words(settings))
+    if chart:
+        since = min(since, end - timedelta(days=charts.DAYS))
+    mentions = list(store.iter_mentions(since=min(since, end - fairness.WINDOW)))
+    events = store.events(since=min(start, end - fairness.WINDOW))
+    report = build_report(
+        mentions, events, start=start, end=end, timezone=settings.summary.timezone,
+        title=title, departments=list(settings.departments),
+        brand_words=brand_words(settings))
+    report.fairness = fairness.fairness(mentions, events, end)
+    report.resolution = resolution.resolution_for(store, end,
+                                                  settings.summary.resolution_days)
+    if chart:
+        report.chart = charts.theme_series(report, mentions)
+    return report
 
 
-def report_for_day(settings: Settings, store: Store, day: date) -> Report:
+def report_for_day(settings: Settings, store: Store, day: date, *, chart: bool = False
+                   ) -> Report:
     """The report for a calendar day in the configured time zone."""
     start, end = day_window(day, settings.summary.timezone)
-    return report_for_window(settings, store, start, end, day_title(day))
+    return report_for_window(settings, store, start, end, day_title(day), chart=chart)
 
 
 def day_title(day: date) -> str:
@@ -66,25 +80,32 @@ def day_title(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def report_last_24h(settings: Settings, store: Store, now: datetime) -> Report:
+def report_last_24h(settings: Settings, store: Store, now: datetime, *, chart: bool = False
+                    ) -> Report:
     local = now.astimezone(ZoneInfo(settings.summary.timezone))
     title = f"24 hours to {local:%a} {local.day} {local:%b %H:%M}"
-    return report_for_window(settings, store, now - timedelta(days=1), now, title)
+    return report_for_window(settings, store, now - timedelta(days=1), now, title,
+                             chart=chart)
 
 
 def post_daily_summary(settings: Settings, store: Store, outbox: Outbound, now: datetime,
                        *, item_id: str | None = None) -> Report:
     """Build the summary of the 24 hours before `now` and queue it for the summary
     channel. By default queued once per local day (a rerun after a restart is a no-op);
-    pass another `item_id` to post again (the `--post` command does)."""
-    report = report_last_24h(settings, store, now)
+    pass another `item_id` to post again (the `--post` command does). Its chart is
+    queued to follow into the summary's thread once the summary is posted
+    (bot.summary.chart_post.upload_pending); without it the summary stands alone."""
+    report = report_last_24h(settings, store, now, chart=True)
     message = to_slack(report)
     local_day = now.astimezone(ZoneInfo(settings.summary.timezone)).date()
+    item_id = item_id or f"summary:{local_day.isoformat()}"
     outbox.message(settings.summary.channel, message["text"], blocks=message["blocks"],
-                   item_id=item_id or f"summary:{local_day.isoformat()}")
+                   item_id=item_id)
     _wake(outbox)
     log.info("daily summary queued: %d mentions, %d complaints, %d themes",
              report.total, report.complaints, len(report.themes))
+    if report.chart is not None and not report.chart.empty:
+        chart_post.queue_chart(store, item_id, report.chart, local_day.isoformat(), now)
     return report
 
 

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from typing import Any
 from urllib.parse import quote
 
-from bot import source_kinds
+from bot import resolution, source_kinds
 from bot.mrkdwn import clip, escape_mrkdwn, fit_lines, link
 from bot.summary.report import DepartmentLine, Example, Report, ThemeLine
 from bot.text import printable
@@ -129,6 +129,9 @@ def to_text(report: Report) -> str:
             out.append(f"- {d.name}: {_plural(d.mentions, 'mention')}, {d.unclaimed:,} unclaimed, "
                        f"{_plural(d.open_escalations, 'open escalation')}")
             out.append(f"  {_dept_times(d)}")
+    for extra in (fairness_lines(report, slack=False), resolution_lines(report, slack=False)):
+        if extra:
+            out += ["", *extra]
     return printable("\n".join(out)) + "\n"
 
 
@@ -194,6 +197,9 @@ def to_slack(report: Report) -> dict[str, Any]:
         blocks.append(_section("\n".join(lines)))
         blocks.append(_context("Times run from posting to the first claim / answer; "
                                "p90: 9 in 10 were faster."))
+    for extra in (fairness_lines(report, slack=True), resolution_lines(report, slack=True)):
+        if extra:
+            blocks.append(_section("\n".join(extra)))
     blocks = blocks[:MAX_BLOCKS]
     return {"text": fit(_fallback(report), MAX_TEXT), "blocks": blocks}
 
@@ -230,4 +236,58 @@ def to_json(report: Report) -> dict[str, Any]:
         "new_themes": [t.name for t in report.new_themes],
         "top_positive": asdict(report.top_positive) if report.top_positive else None,
         "departments": [asdict(d) for d in report.departments],
+        "fairness": fairness_json(report),
+        "first_contact_resolution": resolution_json(report),
     }
+
+
+# --- fairness and first-contact resolution (optional parts of a report) -----------------
+
+def fairness_lines(report: Report, *, slack: bool) -> list[str]:
+    """Median time to the first answer by reach band over 7 days, and the warning when
+    loud accounts are answered more than twice as fast as quiet ones."""
+    f = report.fairness
+    if f is None or not any(b.mentions for b in f.bands):
+        return []
+    bold = "*" if slack else ""
+    esc = escape_mrkdwn if slack else str  # band names hold "<" and ">"
+    parts = [f"{esc(b.name)}: {duration(b.median_seconds)} "
+             f"({b.answered} of {b.mentions} answered)" for b in f.bands if b.mentions]
+    lines = [f"{bold}Time to first answer by reach (7 days){bold}", " · ".join(parts)]
+    if f.unknown:
+        lines.append(f"{f.unknown:,} more of unknown reach")
+    if f.warning:
+        times = "far" if f.ratio == float("inf") else f"{f.ratio:.1f}×"
+        icon = ":warning: " if slack else "Warning: "
+        lines.append(f"{icon}accounts with {esc(f.loud)} followers were answered {times} as "
+                     f"fast as those with {esc(f.quiet)} over the last 7 days")
+    return lines
+
+
+def resolution_lines(report: Report, *, slack: bool) -> list[str]:
+    """First-contact resolution over 30 days, per department and per answerer."""
+    if report.resolution is None:
+        return []
+    return resolution.lines(report.resolution, slack=slack)
+
+
+def fairness_json(report: Report) -> dict[str, Any] | None:
+    f = report.fairness
+    if f is None:
+        return None
+    return {"bands": [asdict(b) for b in f.bands], "unknown": f.unknown,
+            "ratio": None if f.ratio in (None, float("inf")) else round(f.ratio, 3),
+            "warning": f.warning, "quiet": f.quiet, "loud": f.loud}
+
+
+def resolution_json(report: Report) -> dict[str, Any] | None:
+    r = report.resolution
+    if r is None:
+        return None
+
+    def one(rate: Any) -> dict[str, Any]:
+        return {**asdict(rate), "rate": rate.rate}
+
+    return {"resolution_days": r.days, "window_days": r.window_days,
+            "overall": one(r.overall), "by_department": [one(d) for d in r.by_department],
+            "by_answerer": [one(a) for a in r.by_answerer]}

@@ -14,10 +14,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.mention import Event, EventKind, Mention, State
-from bot.summary.themes import Doc, find_themes
+from bot.summary.themes import Doc, ThemeModel, find_themes
 
 TOP_THEMES = 10
 EXAMPLES_PER_THEME = 2
@@ -86,6 +87,14 @@ class Report:
     themes: list[ThemeLine]
     departments: list[DepartmentLine]
     top_positive: Example | None = None
+    # Filled by the caller from the store (bot.summary.jobs): answer times by reach
+    # band over 7 days (bot.summary.fairness) and first-contact resolution over 30
+    # (bot.answers.resolution).
+    fairness: Any = None
+    resolution: Any = None
+    # The day's ThemeModel, to place other days' complaints (the chart, bot.summary.chart).
+    theme_model: Any = field(default=None, repr=False)
+    chart: Any = None  # bot.summary.chart.Series when asked for
 
     @property
     def complaint_share(self) -> float:
@@ -186,23 +195,26 @@ def build_report(
 
     by_source = Counter(m.source for m in day)
     complaints = [m for m in day if m.complaint]
+    themes, model = _themes(complaints, [m for m in day if not m.complaint], earlier,
+                            brand_words)
     report = Report(
         title=title or start.strftime("%Y-%m-%d"), start=start, end=end, timezone=timezone,
         total=len(day), complaints=len(complaints),
         by_source=dict(by_source.most_common()),
-        themes=_themes(complaints, [m for m in day if not m.complaint], earlier,
-                       brand_words),
+        themes=themes,
         departments=_departments(day, departments, open_escalations, posted, claimed,
                                  answered),
         top_positive=_top_positive(day),
+        theme_model=model,
     )
     return report
 
 
 def _themes(complaints: list[Mention], others: list[Mention],
-            earlier: list[tuple[Mention, bool]], brand_words: Sequence[str]) -> list[ThemeLine]:
+            earlier: list[tuple[Mention, bool]], brand_words: Sequence[str]
+            ) -> tuple[list[ThemeLine], ThemeModel | None]:
     if not complaints:
-        return []
+        return [], None
     model = find_themes([Doc(m.key, m.text, m.department) for m in complaints],
                         brand_words=brand_words, background=[m.text for m in others])
     top = model.themes[:TOP_THEMES]
@@ -225,7 +237,7 @@ def _themes(complaints: list[Mention], others: list[Mention],
             yesterday=before[t.key], week_avg=week[t.key] / WEEK, ids=list(t.ids),
             examples=[example(m) for m in members[:EXAMPLES_PER_THEME]],
             history=bool(earlier)))
-    return lines
+    return lines, model
 
 
 def _example_rank(m: Mention, phrase: str) -> tuple:

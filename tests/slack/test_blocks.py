@@ -206,3 +206,13 @@ def test_url_of_ampersands_cannot_push_a_section_past_the_limit():
     assert mrkdwn.slack_len(message["text"]) <= blocks.MAX_TEXT
     for text in all_mrkdwn(message)[1:]:  # the sections and contexts
         assert mrkdwn.slack_len(text) <= blocks.MAX_SECTION
+
+
+def test_reach_shows_next_to_the_author_only_when_known():
+    known = make_mention(author="ana@mastodon.example",
+                         extra={"reach": {"count": 23456, "kind": "followers"}})
+    header = blocks.mention_message(known)["blocks"][0]["text"]["text"]
+    assert "ana@mastodon.example (23k followers)" in header
+    unknown = make_mention(author="ana@mastodon.example")
+    header = blocks.mention_message(unknown)["blocks"][0]["text"]["text"]
+    assert "ana@mastodon.example ·" in header and "followers" not in header

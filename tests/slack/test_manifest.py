@@ -16,7 +16,7 @@ def test_manifest_declares_commands_events_interactivity_home_and_scopes():
     assert re.search(r"bot_events:\n\s+- app_home_opened", text)
     scopes = set(re.findall(r"^\s+- ([a-z.:]+)\s", text, re.MULTILINE))
     assert {"chat:write", "commands", "users:read", "usergroups:read", "channels:read",
-            "channels:history", "groups:history"} <= scopes
+            "channels:history", "groups:history", "files:write", "im:write"} <= scopes
     # Every request URL points at Bolt's path; no token or secret is in the file.
     urls = re.findall(r"url: (\S+)", text)
     assert len(urls) == 4 and all(u.endswith("/slack/events") for u in urls)

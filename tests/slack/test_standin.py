@@ -153,3 +153,28 @@ def test_missing_token_is_not_authed(slack):
     with pytest.raises(SlackApiError) as err:
         c.auth_test()
     assert err.value.response["error"] == "not_authed"
+
+
+def test_files_upload_v2_goes_through_the_three_steps_into_a_thread(slack):
+    c = client(slack)
+    parent = c.chat_postMessage(channel="C1", text="summary")["ts"]
+    data = b"\x89PNG\r\n\x1a\n" + b"x" * 100
+    resp = c.files_upload_v2(channel="C1", thread_ts=parent, content=data,
+                             filename="chart.png", title="Chart", alt_txt="a chart")
+    assert resp["ok"] and resp["file"]["id"]
+    assert [c.method for c in slack.calls] == [
+        "chat.postMessage", "files.getUploadURLExternal", "files.completeUploadExternal"]
+    (stored,) = slack.files
+    assert stored["data"] == data and stored["thread_ts"] == parent
+    assert stored["title"] == "Chart" and stored["alt_txt"] == "a chart"
+    share = slack.messages["C1"][-1]
+    assert share["thread_ts"] == parent and share["files"][0]["name"] == "chart.png"
+
+
+def test_completing_an_upload_that_never_arrived_fails(slack):
+    c = client(slack)
+    url = c.files_getUploadURLExternal(filename="a.png", length=10)
+    with pytest.raises(SlackApiError) as err:
+        c.files_completeUploadExternal(files=[{"id": url["file_id"], "title": "a"}],
+                                       channel_id="C1")
+    assert err.value.response["error"] == "file_not_found"

@@ -33,14 +33,14 @@ def test_first_poll_reads_the_last_day_of_stories_and_comments(api, source, load
     result = source().fetch(None)
 
     assert [m.native_id for m in result.mentions] == ["46011001", "46010990", "46010950"]
-    first = api.requests[0]
+    first = api.requests_to(PATH)[0]
     assert first.headers["user-agent"] == USER_AGENT
     assert first.param("query") == "Acme"
     assert first.param("tags") == "(story,comment)"
     assert first.param("hitsPerPage") == "100"
     since = int(NOW.timestamp()) - 24 * 3600 - OVERLAP_SECONDS
     assert first.param("numericFilters") == f"created_at_i>{since}"
-    assert [r.param("page") for r in api.requests] == ["0", "1"]
+    assert [r.param("page") for r in api.requests_to(PATH)] == ["0", "1"]
 
 
 def test_comment_html_becomes_plain_text_with_entities_unescaped(api, source, load_fixture):
@@ -81,7 +81,7 @@ def test_second_poll_asks_from_the_cursor_and_returns_nothing_twice(
     api.add(PATH, load_fixture("hackernews/page1.json") | {"nbPages": 1})
     second = src.fetch(first.cursor)
     assert second.mentions == []
-    assert api.requests[-1].param("numericFilters") == (
+    assert api.requests_to(PATH)[-1].param("numericFilters") == (
         f"created_at_i>{newest - OVERLAP_SECONDS}")
     assert second.cursor["since"] == newest
 
@@ -92,13 +92,13 @@ def test_empty_page_returns_no_mentions_and_keeps_the_time(api, source, load_fix
     result = source().fetch(cursor)
     assert result.mentions == []
     assert result.cursor["since"] == 1795430000
-    assert len(api.requests) == 1
+    assert len(api.requests_to(PATH)) == 1
 
 
 def test_one_search_per_brand_term_and_phrases_quoted(api, source, load_fixture):
     api.default(PATH, load_fixture("hackernews/empty.json"))
     source(BrandSettings("Acme", terms=("Acme", '"Acme Air"'))).fetch(None)
-    assert [r.param("query") for r in api.requests] == ["Acme", '"Acme Air"']
+    assert [r.param("query") for r in api.requests_to(PATH)] == ["Acme", '"Acme Air"']
 
 
 def test_same_item_found_by_two_terms_is_returned_once(api, source, load_fixture):
@@ -122,7 +122,7 @@ def test_burst_beyond_the_page_cap_is_finished_on_the_next_poll(
     api.add(PATH, load_fixture("hackernews/page2.json") | {"page": 0, "nbPages": 1})
     api.add(PATH, load_fixture("hackernews/empty.json"))
     second = src.fetch(first.cursor)
-    assert api.requests[1].param("numericFilters") == (
+    assert api.requests_to(PATH)[1].param("numericFilters") == (
         f"created_at_i>{1795420000 - OVERLAP_SECONDS},created_at_i<={oldest}")
     assert [m.native_id for m in second.mentions] == ["46010950"]
     assert second.cursor["gaps"] == []
@@ -236,7 +236,8 @@ def test_term_left_without_pages_keeps_its_window_for_the_next_poll(
     api.add(PATH, load_fixture("hackernews/page2.json") | {"page": 1, "nbPages": 3})
     src = source(BrandSettings("Acme", terms=("Acme", "Acme Air")))
     result = src.fetch({"since": since, "seen": [], "gaps": [[since - 9000, since - 8000]]})
-    assert [r.param("query") for r in api.requests] == ["Acme", "\"Acme Air\"", "Acme", "Acme"]
+    assert [r.param("query") for r in api.requests_to(PATH)] == [
+        "Acme", "\"Acme Air\"", "Acme", "Acme"]
     newest = result.cursor["since"]
     lo = since - OVERLAP_SECONDS
     covered = newest <= since or any(
