@@ -43,6 +43,17 @@ class StoreReadOnlyError(RuntimeError):
     """A write was attempted on a store opened with `open_store(..., read_only=True)`."""
 
 
+class StoreOpenError(RuntimeError):
+    """The store cannot be opened for a reason the user can fix (a malformed
+    DATABASE_URL, a refused password, an unreachable host, a schema newer than this
+    code). The message is one line naming the problem; the CLI prints it and exits 2."""
+
+
+class StoreUnavailableError(RuntimeError):
+    """The store's database stopped answering while the bot runs (a server backend
+    only). Nothing was written; the caller may retry once it is back."""
+
+
 def is_open(mention: Mention) -> bool:
     """Waiting for someone to take it: new, or escalated and not yet claimed."""
     return mention.owner is None and mention.state in (State.NEW, State.ESCALATED)
