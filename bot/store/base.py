@@ -43,13 +43,13 @@ class StoreReadOnlyError(RuntimeError):
     """A write was attempted on a store opened with `open_store(..., read_only=True)`."""
 
 
-class StoreOpenError(RuntimeError):
+class StoreOpenError(Exception):
     """The store cannot be opened for a reason the user can fix (a malformed
     DATABASE_URL, a refused password, an unreachable host, a schema newer than this
     code). The message is one line naming the problem; the CLI prints it and exits 2."""
 
 
-class StoreUnavailableError(RuntimeError):
+class StoreUnavailableError(Exception):
     """The store's database stopped answering while the bot runs (a server backend
     only). Nothing was written; the caller may retry once it is back."""
 
