@@ -1,7 +1,8 @@
 """The one place the APScheduler scheduler is built (exactly one scheduler process).
 
 Jobs: one poll job per enabled source on its own interval, the daily summary at the
-configured local time, the spike check, and escalation reminders. Every job has an
+configured local time, the spike check, escalation reminders, and the daily retention
+job (bot.store.retention). Every job has an
 explicit id and replace_existing=True; an overrunning job skips its next run.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 import requests
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.ingest.pipeline import Pipeline
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SPIKE_CHECK_MINUTES = 5
 REMINDER_CHECK_MINUTES = 1
+RETENTION_HOUR = 3  # UTC, away from the usual summary times
 
 
 def build_pollers(
@@ -73,6 +76,11 @@ def build_scheduler(
             poller.poll, IntervalTrigger(seconds=poller.interval.total_seconds()),
             id=f"poll:{poller.name}", name=f"poll {poller.name}",
             next_run_time=clock(), misfire_grace_time=60, **defaults)
+    scheduler.add_job(
+        _call_with_now, CronTrigger(hour=RETENTION_HOUR, minute=17, timezone="UTC"),
+        args=[_prune, clock, store, settings.store.keep_days],
+        id="store:retention", name="store retention", misfire_grace_time=6 * 3600,
+        **defaults)
     if outbox is None or poll_only:
         return scheduler
 
@@ -95,6 +103,12 @@ def build_scheduler(
             id="escalation:reminders", name="escalation reminders",
             misfire_grace_time=60, **defaults)
     return scheduler
+
+
+def _prune(store: Store, keep_days: int, *, now: datetime) -> Any:
+    from bot.store.retention import prune
+
+    return prune(store, keep_days, now)
 
 
 def _call_with_now(job: Callable[..., Any], clock: Callable[[], datetime], *args: Any) -> Any:

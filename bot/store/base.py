@@ -192,6 +192,13 @@ class Store(ABC):
     def update_meta(self, key: str, change: Callable[[Any], Any]) -> Any:
         """Atomically replace the value with change(old) (old is None if unset)."""
 
+    # --- retention -------------------------------------------------------------------
+    def delete_mentions(self, keys: list[str]) -> int:
+        """Delete these mentions with their events and their finished (sent or failed)
+        outbox rows; pending or sending rows stay. Unknown keys are skipped. Returns how
+        many mentions were deleted. Used by retention (bot.store.retention) only."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete mentions")
+
     # --- lifecycle -----------------------------------------------------------------
     def flush(self) -> None:
         """Make everything written so far durable (a no-op where writes already are)."""

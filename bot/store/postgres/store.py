@@ -316,6 +316,15 @@ class PostgresStore(Store):
                           (mention_key, mention_key, parse_time(since) if since else None))
         return [Event.from_dict(doc) for (doc,) in rows]
 
+    # --- retention ----------------------------------------------------------------------------
+    def delete_mentions(self, keys: list[str]) -> int:
+        """One transaction: the mentions, their events and finished outbox rows."""
+        with self._write("delete_mentions") as conn, conn.transaction():
+            conn.execute("DELETE FROM events WHERE mention_key = ANY(%s)", (keys,))
+            conn.execute("DELETE FROM outbox WHERE mention_key = ANY(%s)"
+                         " AND status NOT IN ('pending', 'sending')", (keys,))
+            return conn.execute("DELETE FROM mentions WHERE key = ANY(%s)", (keys,)).rowcount
+
     # --- lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:
         """Close the pool. Idempotent."""
