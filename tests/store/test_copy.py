@@ -1,23 +1,22 @@
-"""`python -m bot store copy`, by subprocess: TinyDB -> PostgreSQL -> TinyDB keeps every
+"""`python -m bot store copy`: TinyDB -> PostgreSQL -> TinyDB keeps every
 mention and its number, cursor, outbox row, event, draft and audit entry."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from dataclasses import replace
+import io
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.__main__ import main
 from bot.mention import Event, Link, State
 from bot.store.base import OutboxItem, Store
 from bot.store.postgres import PostgresStore
 from bot.store.tinydb_store import TinyDBStore
 from tests.store.helpers import T0, mention
 
-ROOT = Path(__file__).resolve().parents[2]
 OUTBOX_IDS = [f"o{i}" for i in range(6)]
 META = ["draft:d1", "draft:d2", "spike", "counter"]
 
@@ -65,10 +64,20 @@ def contents(store: Store) -> dict[str, Any]:
     }
 
 
-def copy(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", "store", "copy", *args,
-                           "--data", str(data)], capture_output=True, text=True, cwd=ROOT,
-                          env=dict(os.environ), timeout=120)
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def copy(*args: str, data: Path) -> Run:
+    """The command line in this process (the bad-input paths are also run by subprocess in
+    test_postgres_cli.py); a store opened here is closed by the command itself."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["store", "copy", *args, "--data", str(data)])
+    return Run(code, out.getvalue(), err.getvalue())
 
 
 def test_copy_to_postgres_and_back_keeps_everything(tmp_path, pg_url):

@@ -51,16 +51,26 @@ def test_fetch_with_database_url_stores_in_postgres_not_on_disk(hn, tmp_path, pg
         store.close()
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("mysql://u:p@localhost/db", "must start with postgresql:// or postgres://"),
-    ("postgresql://u:secret@localhost:notaport/db", "not a valid PostgreSQL URL"),
-    ("postgresql://localhost/db?sslmode=sometimes", "invalid sslmode value"),
-])
-def test_a_malformed_database_url_is_one_line_and_exit_2(tmp_path, url, expected):
-    line = one_line_exit_2(run_bot(write_config(tmp_path, "http://127.0.0.1:9"), url,
+def test_a_malformed_database_url_is_one_line_and_exit_2(tmp_path):
+    line = one_line_exit_2(run_bot(write_config(tmp_path, "http://127.0.0.1:9"),
+                                   "postgresql://u:secret@localhost:notaport/db",
                                    tmp_path / "data", "fetch", "--once"))
-    assert expected in line and ("DATABASE_URL" in line or "PostgreSQL" in line)
+    assert "DATABASE_URL is not a valid PostgreSQL URL" in line
     assert "secret" not in line  # the password is never printed
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("mysql://u:secret@localhost/db", "must start with postgresql:// or postgres://"),
+    ("postgresql://u:secret@localhost:99999/db", "not a valid PostgreSQL URL"),
+    ("postgresql://u:secret@localhost/db?sslmode=sometimes", "invalid sslmode value"),
+    ("postgresql://u:secret@[::1/db", "not a valid PostgreSQL URL"),
+])
+def test_each_kind_of_malformed_url_is_named(url, expected, capsys, tmp_path):
+    from bot.__main__ import main
+
+    assert main(["store", "copy", "--to", url, "--data", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "secret" not in err and len(err.strip().splitlines()) == 1
 
 
 def test_a_wrong_password_is_named(tmp_path, pg_cluster, pg_url):
