@@ -25,7 +25,7 @@ from bot.mention import utcnow
 from bot.settings import Settings
 from bot.slack.ports import Outbound
 from bot.sources import build_source
-from bot.store.base import Store
+from bot.store.base import Store, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -112,4 +112,8 @@ def _prune(store: Store, keep_days: int, *, now: datetime) -> Any:
 
 
 def _call_with_now(job: Callable[..., Any], clock: Callable[[], datetime], *args: Any) -> Any:
-    return job(*args, now=clock())
+    try:
+        return job(*args, now=clock())
+    except StoreUnavailableError as exc:  # the store logs the outage once; next run retries
+        log.debug("job %s skipped: %s", getattr(job, "__name__", job), exc)
+        return None

@@ -24,7 +24,7 @@ from bot.slack.outbox import reconcile
 from bot.slack.outbox.outcome import ABSENT, DONE, WAIT, DrainStats, Outcome, Tag
 from bot.slack.outbox.pacing import UPDATE_METHOD, Failure, Pacer
 from bot.slack.outbox.queue import ACTIVE, Kind, PendingRows, Status, department_channel, log
-from bot.store.base import OutboxItem, Store
+from bot.store.base import OutboxItem, Store, StoreUnavailableError
 
 MENTION_EVENT = blocks.METADATA_EVENT  # metadata event_type of the mention message
 MESSAGE_EVENT = "earshot_message"  # metadata event_type of every other post
@@ -70,6 +70,8 @@ class Sender:
             if item.kind in (Kind.THREAD, Kind.MESSAGE):
                 return self._process_post(item, stats, now)
             return self._fail(item, f"unknown outbox kind {item.kind!r}", stats)
+        except StoreUnavailableError:
+            raise  # the database is away, not the row: the drain stops and waits for it
         except Exception as exc:  # a bug or a broken row must not stop the queue
             log.exception("outbox row %s could not be processed", item.id)
             return self._fail(item, f"internal error: {exc}", stats)
@@ -256,6 +258,8 @@ class Sender:
         next pass reconciles it (finds the post) instead of posting it again."""
         try:
             fn(*args)
+        except StoreUnavailableError:  # logged once by the store; reconciled when it is back
+            self.rows.changed()
         except Exception:  # noqa: BLE001 - the row stays "sending": reconciled, not doubled
             log.exception("could not record the post of %s; it will be reconciled", item.id)
             self.rows.changed()
