@@ -20,7 +20,7 @@ FLOORS: list[set[str]] = [
     {"ingest", "answers", "workflow"},
     {"summary"},
     {"listeners"},
-    {"app", "web", "scheduler"},
+    {"app", "web", "scheduler", "roles"},
     {"commands"},
     {"__main__"},
 ]

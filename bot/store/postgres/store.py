@@ -46,7 +46,8 @@ def _mentions(rows: list[tuple[int, dict[str, Any]]]) -> list[Mention]:
 class PostgresStore(Store):
     """Use PostgresStore.open(url). Any number of processes may open one database."""
 
-    def __init__(self, pool: Pool, *, read_only: bool = False) -> None:
+    def __init__(self, pool: Pool, *, read_only: bool = False, url: str = "") -> None:
+        self.url = url  # for a replica's leader election (bot.roles); never logged
         self._pool = pool
         self._read_only = read_only
         self._closed = False
@@ -58,7 +59,8 @@ class PostgresStore(Store):
         Raises StoreOpenError (one line) if the database cannot be used."""
         with connect(url) as conn:
             migrate(conn)
-        return cls(Pool(url, max_size=pool_size, read_only=read_only), read_only=read_only)
+        return cls(Pool(url, max_size=pool_size, read_only=read_only), read_only=read_only,
+                   url=url)
 
     @property
     def read_only(self) -> bool:
