@@ -577,7 +577,6 @@ class _Core:
                 del self._by_key[key]
                 self._events_of.pop(key, None)
             lsn = self._storage.apply("mentions", {str(n): None for n in numbers.values()})
-            self._mentions.clear_cache()
         self._settle(lsn)
         return len(numbers)
 
@@ -715,6 +714,12 @@ class TinyDBStore(Store):
     @property
     def read_only(self) -> bool:
         return self._core.read_only
+
+    @property
+    def journal(self) -> JournalStorage:
+        """The documents themselves, for `store copy` (bot.store.transfer) only: writes
+        through it bypass the indexes, which are rebuilt on the next open."""
+        return self._live()._storage
 
     def add_mention(self, mention: Mention) -> Mention:
         return self._live().add_mention(mention)

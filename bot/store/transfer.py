@@ -50,13 +50,13 @@ class TinyDBSide:
         self._store = TinyDBStore.open(path, read_only=read_only)
 
     def counts(self) -> dict[str, int]:
-        storage = self._store.db.storage
-        return {kind: len(storage.held(kind)) for kind in KINDS}  # type: ignore[attr-defined]
+        storage = self._store.journal
+        return {kind: len(storage.held(kind)) for kind in KINDS}
 
     def documents(self, kind: str) -> Iterator[dict[str, Any]]:
-        storage = self._store.db.storage
-        codec = storage.codec(kind)  # type: ignore[attr-defined]
-        held = storage.held(kind)  # type: ignore[attr-defined]
+        storage = self._store.journal
+        codec = storage.codec(kind)
+        held = storage.held(kind)
         for doc_id in sorted(held, key=int):  # document ids are insertion order
             doc = codec.doc(held[doc_id])
             if kind == "mentions":
@@ -64,7 +64,7 @@ class TinyDBSide:
             yield doc
 
     def write(self, kind: str, docs: Iterable[dict[str, Any]]) -> None:
-        storage = self._store.db.storage
+        storage = self._store.journal
         next_id = 1
         for batch in _batches(docs):
             change: dict[str, Any] = {}
@@ -72,7 +72,7 @@ class TinyDBSide:
                 doc_id = doc["number"] if kind == "mentions" else next_id
                 next_id += 1
                 change[str(doc_id)] = doc
-            storage.apply(kind, change)  # type: ignore[attr-defined]  # one journal line
+            storage.apply(kind, change)  # one journal line
         self._store.flush()
 
     def close(self) -> None:
