@@ -13,6 +13,7 @@ import sys
 
 from bot.commands import COMMANDS
 from bot.settings import ConfigError
+from bot.store.base import StoreOpenError, StoreUnavailableError
 from bot.store.journal_storage import StoreCorruptError
 
 
@@ -48,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except StoreCorruptError as exc:  # a damaged data file: one line naming it and what to do
         print(f"earshot: {exc}", file=sys.stderr)
+        return 1
+    except StoreOpenError as exc:  # DATABASE_URL, password, host, schema: fixable by the user
+        print(f"earshot: {exc}", file=sys.stderr)
+        return 2
+    except StoreUnavailableError as exc:  # the database went away mid-run
+        print(f"earshot: {exc}; nothing acknowledged was lost, run it again once the "
+              "database is back", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -1,7 +1,8 @@
 """The one place the APScheduler scheduler is built (exactly one scheduler process).
 
 Jobs: one poll job per enabled source on its own interval, the daily summary at the
-configured local time, the spike check, and escalation reminders. Every job has an
+configured local time, the spike check, escalation reminders, and the daily retention
+job (bot.store.retention). Every job has an
 explicit id and replace_existing=True; an overrunning job skips its next run.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 import requests
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.ingest.pipeline import Pipeline
@@ -23,7 +25,7 @@ from bot.mention import utcnow
 from bot.settings import Settings
 from bot.slack.ports import Outbound
 from bot.sources import build_source
-from bot.store.base import Store
+from bot.store.base import Store, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,7 @@ SPIKE_CHECK_MINUTES = 5
 REMINDER_CHECK_MINUTES = 1
 HABIT_CHECK_MINUTES = 1
 CHART_CHECK_MINUTES = 1
+RETENTION_HOUR = 3  # UTC, away from the usual summary times
 
 
 def build_pollers(
@@ -75,6 +78,11 @@ def build_scheduler(
             poller.poll, IntervalTrigger(seconds=poller.interval.total_seconds()),
             id=f"poll:{poller.name}", name=f"poll {poller.name}",
             next_run_time=clock(), misfire_grace_time=60, **defaults)
+    scheduler.add_job(
+        _call_with_now, CronTrigger(hour=RETENTION_HOUR, minute=17, timezone="UTC"),
+        args=[_prune, clock, store, settings.store.keep_days],
+        id="store:retention", name="store retention", misfire_grace_time=6 * 3600,
+        **defaults)
     if outbox is None or poll_only:
         return scheduler
 
@@ -123,5 +131,15 @@ def _add_leader_jobs(scheduler: BaseScheduler, settings: Settings, store: Store,
             misfire_grace_time=60, **defaults)
 
 
+def _prune(store: Store, keep_days: int, *, now: datetime) -> Any:
+    from bot.store.retention import prune
+
+    return prune(store, keep_days, now)
+
+
 def _call_with_now(job: Callable[..., Any], clock: Callable[[], datetime], *args: Any) -> Any:
-    return job(*args, now=clock())
+    try:
+        return job(*args, now=clock())
+    except StoreUnavailableError as exc:  # the store logs the outage once; next run retries
+        log.debug("job %s skipped: %s", getattr(job, "__name__", job), exc)
+        return None

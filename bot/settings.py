@@ -30,6 +30,9 @@ DEFAULT_CONFIG = "config/earshot.toml"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
+MIN_KEEP_DAYS = 8
+
+
 class ConfigError(Exception):
     def __init__(self, path: str | Path, key: str, expected: str) -> None:
         self.path, self.key, self.expected = str(path), key, expected
@@ -106,6 +109,14 @@ class SlackSettings:
 
 
 @dataclass(frozen=True)
+class StoreSettings:
+    # Answered mentions older than this are deleted (with their events) by a daily job,
+    # their counts kept; open and claimed ones never are. At least 8: the daily summary
+    # compares with the week before.
+    keep_days: int = 180
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path
     brand: BrandSettings
@@ -117,6 +128,7 @@ class Settings:
     slack: SlackSettings
     data_dir: Path
     habit: Any = None  # bot.habit_config.HabitSettings ([habit]; off when empty)
+    store: StoreSettings = StoreSettings()
 
     @property
     def default_department(self) -> DepartmentSettings:
@@ -156,7 +168,7 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
 def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Settings:
     v = _Validator(path)
     v.only(raw, "", {"brand", "sources", "departments", "routing", "escalation", "summary",
-                     "answer", "habit"})
+                     "answer", "habit", "store"})
 
     brand_raw = v.table(raw, "brand", required=True)
     v.only(brand_raw, "brand", {"name", "terms", "exclude", "own_accounts", "languages"})
@@ -205,6 +217,14 @@ def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Sett
     )
 
     habit = parse_habit(v, raw, summary.timezone, ConfigError)
+    store_raw = v.table(raw, "store")
+    v.only(store_raw, "store", {"keep_days"})
+    keep_days = v.positive_int(store_raw, "store.keep_days", default=180, maximum=36_500)
+    if keep_days < MIN_KEEP_DAYS:
+        raise ConfigError(path, "store.keep_days",
+                          f"expected at least {MIN_KEEP_DAYS} (the daily summary compares "
+                          f"with the week before), got {keep_days}")
+
     slack = SlackSettings(
         api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
         bot_token=env.get("SLACK_BOT_TOKEN") or None,
@@ -215,6 +235,7 @@ def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Sett
         path=path, brand=brand, sources=sources, departments=departments,
         escalation=escalation, summary=summary, answer=answer, slack=slack,
         data_dir=Path(env.get("EARSHOT_DATA") or "./data"), habit=habit,
+        store=StoreSettings(keep_days=keep_days),
     )
 
 

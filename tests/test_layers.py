@@ -21,7 +21,7 @@ FLOORS: list[set[str]] = [
     {"summary"},
     {"habit"},
     {"listeners"},
-    {"app", "web", "scheduler"},
+    {"app", "web", "scheduler", "roles"},
     {"commands"},
     {"__main__"},
 ]

@@ -60,7 +60,7 @@ def make(tmp_path, **kwargs):
 def test_each_enabled_source_polls_on_its_own_interval(tmp_path):
     scheduler, store = make(tmp_path)
     jobs = jobs_of(scheduler)
-    assert set(jobs) == {"poll:hackernews", "poll:lobsters"}  # no Slack: polling only
+    assert set(jobs) == {"poll:hackernews", "poll:lobsters", "store:retention"}  # no Slack
     assert jobs["poll:hackernews"].trigger.interval == timedelta(minutes=7)
     assert jobs["poll:lobsters"].trigger.interval == timedelta(minutes=20)
     assert jobs["poll:hackernews"].max_instances == 1
@@ -82,7 +82,7 @@ def test_with_slack_the_summary_spike_and_reminder_jobs_are_added(tmp_path):
 
 def test_poll_only_leaves_out_the_slack_jobs(tmp_path):
     scheduler, store = make(tmp_path, outbox=NullOutbox(), poll_only=True)
-    assert set(jobs_of(scheduler)) == {"poll:hackernews", "poll:lobsters"}
+    assert set(jobs_of(scheduler)) == {"poll:hackernews", "poll:lobsters", "store:retention"}
     store.close()
 
 
@@ -105,3 +105,15 @@ def test_the_chart_upload_and_the_habit_dms_are_checked_every_minute(tmp_path):
     assert "habit:dms" not in jobs_of(plain) and "summary:chart" in jobs_of(plain)
     other.close()
     store.close()
+
+
+def test_retention_runs_daily_with_the_configured_keep_days(tmp_path):
+    scheduler, store = make(tmp_path)
+    try:
+        job = jobs_of(scheduler)["store:retention"]
+        assert job.args[2:] == (store, 180)
+        fire = job.trigger.get_next_fire_time(None, NOW)
+        assert fire.hour == 3 and job.trigger.get_next_fire_time(fire, fire) - fire == \
+            timedelta(days=1)
+    finally:
+        store.close()

@@ -86,7 +86,8 @@ def test_serve_in_http_mode_answers_health_and_signed_commands(slack, tmp_path):
             return next((int(m[1]) for m in found if m), None)
 
         url = f"http://127.0.0.1:{wait_for(port, timeout=20, what='the port')}"
-        assert requests.get(url + "/healthz", timeout=5).text == "ok"
+        assert requests.get(url + "/healthz", timeout=5).json() == {
+            "status": "ok", "role": "single", "database": "ok"}
         resp = slash(url, "/claim", "help", response_url=slack.response_url("help"))
         assert resp.status_code == 200
         reply = wait_for(lambda: slack.responses, what="reply")[0]["body"]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.answers.audit import audit_rows, write_csv
 from bot.settings import load_settings
-from bot.store import open_store
+from bot.store import database_url, open_store
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
                   f"{args.since!r}", file=sys.stderr)
             return 2
     settings = load_settings(args.config)
-    if not settings.data_dir.exists():
+    if not database_url() and not settings.data_dir.exists():
         print(f"earshot audit: no data directory at {settings.data_dir} (set EARSHOT_DATA); "
               "nothing has been published from here", file=sys.stderr)
         return 1

@@ -98,30 +98,31 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     from bot.commands.shutdown import Terminated, graceful_sigterm
-
-    outbox.queue_unposted()  # stored before a crash but never queued: post them now
+    from bot.roles import Roles
     from bot.workflow import queue_missing_summaries
 
-    queue_missing_summaries(services)  # escalations a crash cut short: finish them
-    worker = OutboxWorker(outbox).start()
-    scheduler = None if args.no_scheduler else _start_scheduler(settings, store, outbox,
+    # Escalations a crash cut short: finish them (idempotent, so every replica may).
+    queue_missing_summaries(services)
+    # The scheduler and the outbox worker run in this process only while it is the one
+    # that does (always with TinyDB; the leader among replicas on PostgreSQL).
+    worker = OutboxWorker(outbox)
+    scheduler = None if args.no_scheduler else _build_scheduler(settings, store, outbox,
                                                                   services)
+    roles = Roles(store, outbox, worker, scheduler, elect=not args.no_scheduler).start()
     try:
         with graceful_sigterm():
-            _serve(app, settings, client, socket_mode, port)
+            _serve(app, settings, client, socket_mode, port, roles)
     except Terminated:
         pass  # the platform asked us to stop: clean up below and exit 0
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        worker.stop()
+        roles.stop()
         store.close()
         log.info("stopped")
     return 0
 
 
-def _serve(app: Any, settings: Settings, client: Any, socket_mode: bool, port: int | None
-           ) -> None:
+def _serve(app: Any, settings: Settings, client: Any, socket_mode: bool, port: int | None,
+           roles: Any) -> None:
     """Serve Slack until interrupted (Ctrl-C, or SIGTERM under graceful_sigterm)."""
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -131,13 +132,12 @@ def _serve(app: Any, settings: Settings, client: Any, socket_mode: bool, port: i
     else:
         from bot.web import serve
 
-        serve(app, DEFAULT_PORT if port is None else port)
+        serve(app, DEFAULT_PORT if port is None else port, health=roles.health)
 
 
-def _start_scheduler(settings: Settings, store: Any, outbox: Any, services: Any) -> Any:
+def _build_scheduler(settings: Settings, store: Any, outbox: Any, services: Any) -> Any:
     from bot.scheduler import build_scheduler
 
     scheduler = build_scheduler(settings, store, outbox, services=services)
-    scheduler.start()
-    log.info("scheduler started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
+    log.info("scheduled jobs: %s", ", ".join(job.id for job in scheduler.get_jobs()))
     return scheduler

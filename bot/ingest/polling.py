@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from bot.ingest.pipeline import Pipeline, PipelineResult
 from bot.mention import utcnow
 from bot.sources.base import RateLimited, Source, SourceError
-from bot.store.base import Store
+from bot.store.base import Store, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +64,17 @@ class SourcePoller:
         now = self.clock()
         if not force and self.retry_at is not None and now < self.retry_at:
             return PollOutcome(self.name, ok=False, skipped=True, retry_at=self.retry_at)
-        cursor = self.store.get_cursor(self.name)
         try:
+            cursor = self.store.get_cursor(self.name)
             fetched = self.source.fetch(cursor)
             result = self.pipeline.process(fetched.mentions)
             self.store.set_cursor(self.name, fetched.cursor)
+        except StoreUnavailableError as exc:
+            # The database is away, not the source: no backoff, no failure counted (the
+            # store logs the outage once); the cursor was not saved, so the next poll
+            # fetches the same posts again and dedupe drops what was stored.
+            log.debug("source %s: poll skipped, %s", self.name, exc)
+            return PollOutcome(self.name, ok=False, skipped=True, error=str(exc))
         except RateLimited as exc:
             return self._failed(now, exc, wait=timedelta(seconds=max(exc.retry_after, 1)),
                                 logged=not report)

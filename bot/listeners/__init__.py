@@ -24,11 +24,14 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.slack import guard
 from bot.slack.services import Services
+from bot.store.base import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
 # Slack allows 3 s; keep a margin for the network.
 ACK_WAIT_SECONDS = 2.5
+STORE_DOWN_TEXT = ("Earshot cannot reach its database right now, so nothing was changed. "
+                   "Please try again in a moment.")
 
 
 class AckFirst:
@@ -94,7 +97,7 @@ class AckFirst:
                     acked.set()
 
             kwargs["ack"] = ack_and_release
-            future = self.executor.submit(listener, **kwargs)
+            future = self.executor.submit(_politely, listener, ack, **kwargs)
             future.add_done_callback(lambda _: acked.set())
             acked.wait(self.wait_seconds)
             if future.done() and future.exception() is not None and ack.response is None:
@@ -102,6 +105,39 @@ class AckFirst:
             future.add_done_callback(functools.partial(_log_failure, listener, ack))
 
         return ack_first
+
+
+def _politely(listener: Callable[..., Any], bolt_ack: Any, **kwargs: Any) -> Any:
+    """Run `listener`; if the database is away (StoreUnavailableError: nothing was
+    written), acknowledge if it had not, and tell the person to try again in a moment,
+    only them (the store logs the outage itself, once)."""
+    try:
+        return listener(**kwargs)
+    except StoreUnavailableError:
+        ack = kwargs["ack"]
+        body = kwargs.get("body") or kwargs.get("command") or {}
+        if bolt_ack.response is None:
+            if body.get("command"):  # a slash command's ack text is an ephemeral reply
+                ack(text=STORE_DOWN_TEXT)
+                return None
+            ack()
+        _tell_store_down(kwargs, body)
+        return None
+
+
+def _tell_store_down(kwargs: dict[str, Any], body: dict[str, Any]) -> None:
+    respond = kwargs.get("respond")
+    if respond is not None and body.get("response_url"):
+        try:
+            respond(text=STORE_DOWN_TEXT, response_type="ephemeral", replace_original=False)
+            return
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("could not answer on response_url: %s", exc)
+    client, user = kwargs.get("client"), (body.get("user") or {}).get("id") \
+        or body.get("user_id")
+    if client is not None and user:
+        channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
+        tell(client, user, STORE_DOWN_TEXT, channel=channel)
 
 
 def _log_failure(listener: Callable[..., Any], ack: Any, future: Future) -> None:

@@ -52,7 +52,10 @@ class AuthorReach:
 
     def _look_up(self, authors: list[str]) -> None:
         now = self.clock()
-        wanted = [a for a in authors if not self._fresh(a, now)][: self.per_poll]
+        # A name no network could have issued (a lone surrogate, a control character) is
+        # never sent in a lookup URL: it could not be encoded, and its reach stays unknown.
+        wanted = [a for a in authors if _sendable(a) and not self._fresh(a, now)]
+        wanted = wanted[: self.per_poll]
         for start in range(0, len(wanted), self.batch):
             chunk = wanted[start:start + self.batch]
             try:
@@ -85,3 +88,11 @@ def attach(source: Any, kind: str, lookup: Lookup, *, batch: int = 1,
                             per_poll=per_poll)
         source.__dict__["_author_reach"] = found
     return found
+
+
+def _sendable(author: str) -> bool:
+    try:
+        author.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return author.isprintable()

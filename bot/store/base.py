@@ -43,6 +43,17 @@ class StoreReadOnlyError(RuntimeError):
     """A write was attempted on a store opened with `open_store(..., read_only=True)`."""
 
 
+class StoreOpenError(Exception):
+    """The store cannot be opened for a reason the user can fix (a malformed
+    DATABASE_URL, a refused password, an unreachable host, a schema newer than this
+    code). The message is one line naming the problem; the CLI prints it and exits 2."""
+
+
+class StoreUnavailableError(Exception):
+    """The store's database stopped answering while the bot runs (a server backend
+    only). Nothing was written; the caller may retry once it is back."""
+
+
 def is_open(mention: Mention) -> bool:
     """Waiting for someone to take it: new, or escalated and not yet claimed."""
     return mention.owner is None and mention.state in (State.NEW, State.ESCALATED)
@@ -180,6 +191,13 @@ class Store(ABC):
     @abstractmethod
     def update_meta(self, key: str, change: Callable[[Any], Any]) -> Any:
         """Atomically replace the value with change(old) (old is None if unset)."""
+
+    # --- retention -------------------------------------------------------------------
+    def delete_mentions(self, keys: list[str]) -> int:
+        """Delete these mentions with their events and their finished (sent or failed)
+        outbox rows; pending or sending rows stay. Unknown keys are skipped. Returns how
+        many mentions were deleted. Used by retention (bot.store.retention) only."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete mentions")
 
     # --- lifecycle -----------------------------------------------------------------
     def flush(self) -> None:

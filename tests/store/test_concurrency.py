@@ -1,4 +1,5 @@
-"""The scheduler thread and the Slack handler threads share one store."""
+"""The scheduler thread and the Slack handler threads share one store (on PostgreSQL,
+each thread takes its own connection from the pool)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from dataclasses import replace
 
 from bot.mention import State
 from bot.store.base import OutboxItem
-from bot.store.tinydb_store import TinyDBStore
 from tests.store.helpers import mention
 
 
@@ -32,8 +32,8 @@ def run_threads(targets) -> None:
     assert not errors, errors
 
 
-def test_four_writers_lose_nothing_and_numbers_are_unique(tmp_path):
-    store = TinyDBStore.open(tmp_path, compact_min_bytes=50_000)  # compaction mid-run too
+def test_four_writers_lose_nothing_and_numbers_are_unique(backend):
+    store = backend.open(compact_min_bytes=50_000)  # compaction mid-run too
 
     def writer(w):
         return lambda: [store.add_mention(mention(f"{w}-{i}", minutes=i)) for i in range(500)]
@@ -45,7 +45,7 @@ def test_four_writers_lose_nothing_and_numbers_are_unique(tmp_path):
         assert numbers == list(range(1, 2001))
     finally:
         store.close()
-    store = TinyDBStore.open(tmp_path)
+    store = backend.open()
     try:
         assert {m.key for m in store.iter_mentions()} == {
             f"hn:{w}-{i}" for w in range(4) for i in range(500)}
@@ -53,8 +53,8 @@ def test_four_writers_lose_nothing_and_numbers_are_unique(tmp_path):
         store.close()
 
 
-def test_concurrent_claims_exactly_one_wins(tmp_path):
-    store = TinyDBStore.open(tmp_path)
+def test_concurrent_claims_exactly_one_wins(backend):
+    store = backend.open()
     try:
         for i in range(50):
             store.add_mention(mention(str(i)))
@@ -87,8 +87,8 @@ def test_concurrent_claims_exactly_one_wins(tmp_path):
         store.close()
 
 
-def test_concurrent_outbox_workers_send_each_item_once(tmp_path):
-    store = TinyDBStore.open(tmp_path)
+def test_concurrent_outbox_workers_send_each_item_once(backend):
+    store = backend.open()
     try:
         for i in range(100):
             store.enqueue(OutboxItem(id=f"o{i}", kind="mention", channel="C1"))
@@ -109,8 +109,8 @@ def test_concurrent_outbox_workers_send_each_item_once(tmp_path):
         store.close()
 
 
-def test_counter_in_meta_under_contention(tmp_path):
-    store = TinyDBStore.open(tmp_path)
+def test_counter_in_meta_under_contention(backend):
+    store = backend.open()
     try:
         def bump():
             for _ in range(250):

@@ -14,13 +14,6 @@ from bot.store.tinydb_store import TinyDBStore
 from tests.store.helpers import T0, mention
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = TinyDBStore.open(tmp_path / "data")
-    yield s
-    s.close()
-
-
 def test_open_store_returns_the_tinydb_backend(tmp_path):
     s = open_store(tmp_path / "fresh" / "nested")
     try:
@@ -47,12 +40,12 @@ def test_a_duplicate_key_raises_key_error_and_uses_no_number(store):
     assert store.add_mention(mention("2")).number == 2
 
 
-def test_numbers_are_never_reused_after_a_restart(tmp_path):
-    s = TinyDBStore.open(tmp_path)
+def test_numbers_are_never_reused_after_a_restart(backend):
+    s = backend.open()
     s.add_mention(mention("a"))
     s.add_mention(mention("b"))
     s.close()
-    s = TinyDBStore.open(tmp_path)
+    s = backend.open()
     try:
         assert s.add_mention(mention("c")).number == 3
     finally:
@@ -278,8 +271,8 @@ def test_a_value_that_is_not_json_is_refused_and_stores_nothing(store):
     assert store.count_mentions() == 0 and store.get_mention("hn:1") is None
 
 
-def test_a_closed_handle_refuses_calls(tmp_path):
-    s = TinyDBStore.open(tmp_path)
+def test_a_closed_handle_refuses_calls(backend):
+    s = backend.open()
     s.close()
     s.close()  # idempotent
     with pytest.raises(RuntimeError):

@@ -1,8 +1,9 @@
 """The Slack side's indexed queries: open_mentions, count_open_by_department, claimed_by,
 arrived_since, find_by_slack_message.
 
-Each contract test runs twice: on TinyDBStore (its indexes) and on a store that has only
-the abstract methods, so the queries are Store's default scans. A randomized test checks
+Each contract test runs on both backends (TinyDBStore's in-memory indexes, PostgresStore's
+SQL on its indexes), and on each also through a store that has only the abstract
+methods, so the queries are Store's default scans. A randomized test checks
 that the indexes keep agreeing with the scans through claims, releases, escalations,
 answers and posts, after a reopen, a crash and in a read-only open.
 """
@@ -19,7 +20,7 @@ import pytest
 
 from bot.mention import Mention, State
 from bot.store.base import Store
-from bot.store.tinydb_store import TinyDBStore
+from tests.store.conftest import Backend
 from tests.store.helpers import T0, mention
 from tests.store.test_restart import crash_image
 
@@ -49,8 +50,8 @@ ScanStore.__abstractmethods__ = frozenset()
 
 
 @pytest.fixture(params=["indexed", "scan"])
-def store(request, tmp_path):
-    s: Store = TinyDBStore.open(tmp_path / "data")
+def store(request, backend: Backend):
+    s: Store = backend.open()
     if request.param == "scan":
         s = ScanStore(s)
     yield s
@@ -257,7 +258,7 @@ def answers(store: Store) -> dict[str, Any]:
     return out
 
 
-def scanned(store: TinyDBStore) -> dict[str, Any]:
+def scanned(store: Store) -> dict[str, Any]:
     return answers(ScanStore(store))
 
 
@@ -288,25 +289,28 @@ def random_changes(store: Store, rng: random.Random, count: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_the_indexes_agree_with_scans_through_changes_and_reopens(tmp_path: Path, seed):
+def test_the_indexes_agree_with_scans_through_changes_and_reopens(backend: Backend,
+                                                                   tmp_path: Path, seed):
     rng = random.Random(seed)
-    data = tmp_path / "data"
-    store = TinyDBStore.open(data, sync_interval=None)
+    store = backend.open(sync_interval=None)
+    images = [backend]
     try:
         for _ in range(6):
             random_changes(store, rng, 25)
             expected = scanned(store)
             assert answers(store) == expected
-        crash_image(store, data, tmp_path / "crashed")  # loaded from the journal
-        readonly = TinyDBStore.open(data, read_only=True)
+        if backend.name == "tinydb":  # loaded from the journal
+            crash_image(store, backend.location, tmp_path / "crashed")
+            images.append(Backend("tinydb", tmp_path / "crashed"))
+        readonly = backend.open(read_only=True)
         try:
             assert answers(readonly) == expected
         finally:
             readonly.close()
     finally:
         store.close()
-    for where in (data, tmp_path / "crashed"):
-        reopened = TinyDBStore.open(where)
+    for image in images:
+        reopened = image.open()
         try:
             assert answers(reopened) == expected
             random_changes(reopened, rng, 40)  # and the rebuilt indexes keep following
@@ -315,8 +319,8 @@ def test_the_indexes_agree_with_scans_through_changes_and_reopens(tmp_path: Path
             reopened.close()
 
 
-def test_the_queries_survive_a_reopen_and_a_read_only_open(tmp_path: Path):
-    store = TinyDBStore.open(tmp_path)
+def test_the_queries_survive_a_reopen_and_a_read_only_open(backend: Backend):
+    store = backend.open()
     try:
         for i in range(6):
             add(store, str(i), minutes=i, department="billing" if i % 2 else "support",
@@ -329,7 +333,7 @@ def test_the_queries_survive_a_reopen_and_a_read_only_open(tmp_path: Path):
     finally:
         store.close()
     for read_only in (False, True):
-        again = TinyDBStore.open(tmp_path, read_only=read_only)
+        again = backend.open(read_only=read_only)
         try:
             assert ids(again.open_mentions("billing")) == ["1", "2", "3", "5"]
             assert ids(again.open_mentions(state=State.ESCALATED)) == ["2"]

@@ -11,14 +11,14 @@ import pytest
 from tinydb import TinyDB
 
 from bot.mention import Event, State
-from bot.store.base import OutboxItem
+from bot.store.base import OutboxItem, Store
 from bot.store.journal import encode_record
 from bot.store.journal_storage import CONTINUES_LINE, StoreCorruptError
 from bot.store.tinydb_store import TinyDBStore
 from tests.store.helpers import T0, mention
 
 
-def fill(store: TinyDBStore) -> None:
+def fill(store: Store) -> None:
     for i in range(20):
         store.add_mention(mention(str(i), minutes=i, fingerprint=f"fp{i % 5}"))
     store.update_mention("hn:3", lambda m: replace(m, state=State.CLAIMED, owner="U1"))
@@ -31,7 +31,7 @@ def fill(store: TinyDBStore) -> None:
     store.set_meta("digest", {"sent": ["2026-11-01"]})
 
 
-def check(store: TinyDBStore) -> None:
+def check(store: Store) -> None:
     assert store.count_mentions() == 20
     assert [m.native_id for m in store.iter_mentions()] == [str(i) for i in range(20)]
     assert store.get_mention("hn:3").owner == "U1"
@@ -45,11 +45,11 @@ def check(store: TinyDBStore) -> None:
     assert store.get_meta("digest") == {"sent": ["2026-11-01"]}
 
 
-def test_reopen_after_close_restores_everything(tmp_path):
-    store = TinyDBStore.open(tmp_path)
+def test_reopen_after_close_restores_everything(backend):
+    store = backend.open()
     fill(store)
     store.close()
-    store = TinyDBStore.open(tmp_path)
+    store = backend.open()
     try:
         check(store)
         assert store.add_mention(mention("new")).number == 21

@@ -24,7 +24,7 @@ from bot.slack.outbox import reconcile
 from bot.slack.outbox.outcome import ABSENT, DONE, WAIT, DrainStats, Outcome, Tag
 from bot.slack.outbox.pacing import UPDATE_METHOD, Failure, Pacer
 from bot.slack.outbox.queue import ACTIVE, Kind, PendingRows, Status, department_channel, log
-from bot.store.base import OutboxItem, Store
+from bot.store.base import OutboxItem, Store, StoreUnavailableError
 
 MENTION_EVENT = blocks.METADATA_EVENT  # metadata event_type of the mention message
 MESSAGE_EVENT = "earshot_message"  # metadata event_type of every other post
@@ -71,6 +71,8 @@ class Sender:
             if item.kind in (Kind.THREAD, Kind.MESSAGE):
                 return self._process_post(item, stats, now)
             return self._fail(item, f"unknown outbox kind {item.kind!r}", stats)
+        except StoreUnavailableError:
+            raise  # the database is away, not the row: the drain stops and waits for it
         except OSError:
             # The store cannot be written (a full disk; the storage says so once). Not
             # the row's fault: it stays as it is on disk (pending, or "sending" and so
@@ -264,6 +266,8 @@ class Sender:
         next pass reconciles it (finds the post) instead of posting it again."""
         try:
             fn(*args)
+        except StoreUnavailableError:  # logged once by the store; reconciled when it is back
+            self.rows.changed()
         except OSError:  # the store cannot be written: said once by the storage
             log.debug("could not record the post of %s yet; it will be reconciled", item.id)
             return Outcome.retry(self._now() + STORE_RETRY_SECONDS)

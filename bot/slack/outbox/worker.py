@@ -6,6 +6,7 @@ import threading
 
 from bot.slack.outbox.drain import Outbox
 from bot.slack.outbox.queue import log
+from bot.store.base import StoreUnavailableError
 
 
 class OutboxWorker:
@@ -31,6 +32,8 @@ class OutboxWorker:
                 stats = self.outbox.drain(max_seconds=self.interval)
                 if stats.next_due is not None:
                     wait = min(wait, stats.next_due)
+            except StoreUnavailableError as exc:  # logged once by the store; wait for it
+                log.debug("outbox drain waits for the database: %s", exc)
             except OSError:  # the store cannot be written: the storage said so once
                 log.debug("outbox drain stopped by a store write failure", exc_info=True)
             except Exception:  # keep posting alive whatever one drain hit
