@@ -43,6 +43,8 @@ class HackerNewsSource(Source):
     min_interval = 0.4  # 10,000 requests/hour is 0.36 s apart
 
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
+        # Long because paging back to the cursor, the per-term queries, the page budget and
+        # the gaps left by a cut-short poll are one loop over shared state.
         now_i = int(self.clock().timestamp())
         if cursor:
             since = int(cursor["since"])

@@ -49,6 +49,8 @@ class LobstersSource(Source):
     max_pages = 5  # 25 stories a page: far more than Lobsters gets between two polls
 
     def fetch(self, cursor: dict[str, Any] | None) -> FetchResult:
+        # Long because reading pages back to the cursor and matching locally share the loop's
+        # state (seen ids, the oldest time read); the matching itself is in base.
         now = self.clock()
         if cursor:
             since = parse_time(cursor["since"])

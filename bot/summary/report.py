@@ -161,6 +161,8 @@ def build_report(
     and the "new" line); older ones are ignored. `departments` fixes the order (and
     presence) of department lines; others found in the data follow.
     """
+    # Long because it gathers each part of the report from one pass over the inputs;
+    # the parts themselves are built by the functions below.
     week_start = start - timedelta(days=WEEK)
     # "Yesterday" is the previous local day: 23 or 25 hours long across a DST change.
     tz = ZoneInfo(timezone)
