@@ -29,7 +29,7 @@ import requests
 from bot import __version__
 from bot.mention import Mention, utcnow
 from bot.settings import BrandSettings, SourceSettings
-from bot.text import printable
+from bot.text import clean_value, printable
 
 log = logging.getLogger(__name__)
 
@@ -502,8 +502,10 @@ class Source(ABC):
 
     def decode_json(self, response: requests.Response) -> Any:
         try:
-            return cap_items(response.json(), self.name, self.log)
-        except (ValueError, json.JSONDecodeError) as exc:
+            # Cleaned as it is decoded (lone surrogates, control and bidi characters),
+            # so a source's own use of a field (an author looked up by name) is safe too.
+            return cap_items(clean_value(response.json()), self.name, self.log)
+        except (ValueError, json.JSONDecodeError, RecursionError) as exc:
             raise SourceError(f"{self.name}: malformed JSON from {_short(response.url)} "
                               f"(HTTP {response.status_code}): {_snippet(response.text)}"
                               ) from exc
