@@ -131,13 +131,14 @@ class SlackStandIn:
         self._thread: threading.Thread | None = None
 
     # --- lifecycle ---------------------------------------------------------------
-    def start(self) -> SlackStandIn:
+    def start(self, port: int = 0) -> SlackStandIn:
+        """Serve on `port` (0: a free one; a fixed one lets a test start Slack late)."""
         standin = self
 
         class Handler(_Handler):
             owner = standin
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         server.daemon_threads = True
         server.block_on_close = False  # a hanging request must not block stop()
         self._server = server

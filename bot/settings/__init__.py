@@ -11,6 +11,7 @@ import math
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time as dtime
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.habit_config import parse_habit
+from bot.settings import shapes
 from bot.source_kinds import KINDS, SourceSpec
 
 # Minutes a schedule may be set to: a year. Larger values overflow the scheduler's dates.
@@ -189,8 +191,8 @@ def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Sett
     esc_raw = v.table(raw, "escalation", required=True)
     v.only(esc_raw, "escalation", {"channel", "lead", "reminder_minutes"})
     escalation = EscalationSettings(
-        channel=v.string(esc_raw, "escalation.channel", required=True),
-        lead=v.string(esc_raw, "escalation.lead", default=None),
+        channel=v.shaped(esc_raw, "escalation.channel", shapes.channel_problem),
+        lead=v.shaped(esc_raw, "escalation.lead", shapes.usergroup_problem, required=False),
         reminder_minutes=v.positive_int(esc_raw, "escalation.reminder_minutes", default=60,
                                         maximum=MAX_MINUTES),
     )
@@ -199,7 +201,7 @@ def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Sett
     v.only(sum_raw, "summary", {"channel", "time", "timezone", "spike_multiple",
                                 "spike_min_count", "resolution_days"})
     summary = SummarySettings(
-        channel=v.string(sum_raw, "summary.channel", required=True),
+        channel=v.shaped(sum_raw, "summary.channel", shapes.channel_problem),
         time=v.clock_time(sum_raw, "summary.time", default="09:00"),
         timezone=v.timezone(sum_raw, "summary.timezone", default="UTC"),
         spike_multiple=v.positive_float(sum_raw, "summary.spike_multiple", default=3.0),
@@ -212,8 +214,9 @@ def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Sett
     v.only(ans_raw, "answer", {"publish", "publishers", "publisher_groups"})
     answer = AnswerSettings(
         publish=v.boolean(ans_raw, "answer.publish", default=False),
-        publishers=v.strings(ans_raw, "answer.publishers"),
-        publisher_groups=v.strings(ans_raw, "answer.publisher_groups"),
+        publishers=v.shaped_list(ans_raw, "answer.publishers", shapes.user_problem),
+        publisher_groups=v.shaped_list(ans_raw, "answer.publisher_groups",
+                                       shapes.usergroup_problem),
     )
 
     habit = parse_habit(v, raw, summary.timezone, ConfigError)
@@ -258,10 +261,10 @@ def _parse_departments(v: _Validator, raw: dict[str, Any]) -> dict[str, Departme
         v.only(dep, key, {"channel", "keywords", "examples", "lead"})
         out[name] = DepartmentSettings(
             name=name,
-            channel=v.string(dep, f"{key}.channel", required=True),
+            channel=v.shaped(dep, f"{key}.channel", shapes.channel_problem),
             keywords=v.strings(dep, f"{key}.keywords"),
             examples=v.strings(dep, f"{key}.examples"),
-            lead=v.string(dep, f"{key}.lead", default=None),
+            lead=v.shaped(dep, f"{key}.lead", shapes.usergroup_problem, required=False),
         )
     routing = v.table(raw, "routing", required=True)
     v.only(routing, "routing", {"default"})
@@ -313,17 +316,13 @@ def _parse_sources(v: _Validator, raw: dict[str, Any], env: dict[str, str]
         credentials: dict[str, str | None] = {}
         env_names: dict[str, str] = {}
         for cred in (*spec.required_env, *spec.optional_env):
-            var = v.string(src, f"{key}.{cred}", default=None)
+            var = v.env_name(src, f"{key}.{cred}")
             if var is None:
                 if cred in spec.required_env and enabled:
                     raise ConfigError(v.path, f"{key}.{cred}",
                                       "expected the name of the environment variable that "
                                       "holds this credential")
                 continue
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
-                raise ConfigError(v.path, f"{key}.{cred}",
-                                  f"expected an environment variable name, got {_show(var)} "
-                                  "(put the secret in the environment, not in this file)")
             env_names[cred] = var
             value = env.get(var) or None
             if value is None and enabled and cred in spec.required_env:
@@ -389,6 +388,43 @@ class _Validator:
         value = table[leaf]
         if not isinstance(value, str) or (required and not value.strip()):
             raise ConfigError(self.path, key, f"expected a non-empty string, got {_show(value)}")
+        return value
+
+    def shaped(self, table: dict[str, Any], key: str, problem: Callable[[str], str | None],
+               *, required: bool = True) -> Any:
+        """A string that `problem` (from bot.settings.shapes) finds nothing wrong with."""
+        value = table.get(self._leaf(table, key))
+        if value is None and not required:
+            return None
+        value = self.string(table, key, required=True)
+        why = problem(value)
+        if why:
+            raise ConfigError(self.path, key, why)
+        return value
+
+    def shaped_list(self, table: dict[str, Any], key: str,
+                    problem: Callable[[str], str | None]) -> tuple[str, ...]:
+        values = self.strings(table, key)
+        for value in values:
+            why = problem(value)
+            if why:
+                raise ConfigError(self.path, key, why)
+        return values
+
+    def env_name(self, table: dict[str, Any], key: str) -> str | None:
+        """The name of an environment variable (None if absent). Never repeats the value
+        in an error: people paste the secret itself here."""
+        value = table.get(self._leaf(table, key))
+        if value is None:
+            return None
+        if isinstance(value, str) and shapes.looks_like_secret(value):
+            raise ConfigError(self.path, key, "this looks like a secret itself (not shown); "
+                              "expected an environment variable name (e.g. \"GITHUB_TOKEN\"):"
+                              " put the secret in that variable, not in this file")
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ConfigError(self.path, key, "expected an environment variable name (letters, "
+                              "digits and '_', e.g. \"GITHUB_TOKEN\"); the value is not shown "
+                              "in case it is a secret: put secrets in the environment")
         return value
 
     def strings(self, table: dict[str, Any], key: str, required: bool = False
