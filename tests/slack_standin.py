@@ -110,6 +110,8 @@ class SlackStandIn:
         # If set, posting anywhere else answers channel_not_found.
         self.known_channels = known_channels
         self.tokens = tokens  # if set, other bearer tokens answer invalid_auth
+        # What apps.connections.open hands out (tests/socket_standin.py's url), if set.
+        self.socket_url: str | None = None
         self.clock = clock  # wall clock for message ts
         self.calls: list[Call] = []
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -314,6 +316,11 @@ class SlackStandIn:
                 "user": "earshot", "team_id": TEAM_ID, "user_id": BOT_USER_ID,
                 "bot_id": BOT_ID, "is_enterprise_install": False}
 
+    def _connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_url is None:
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": self.socket_url}
+
     def _check_channel(self, params: dict[str, Any]) -> str | None:
         channel = params.get("channel")
         if not channel:
@@ -515,6 +522,7 @@ class SlackStandIn:
 
 _METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = {
     "auth.test": SlackStandIn._auth_test,
+    "apps.connections.open": SlackStandIn._connections_open,
     "chat.postMessage": SlackStandIn._post_message,
     "chat.update": SlackStandIn._update,
     "chat.postEphemeral": SlackStandIn._post_ephemeral,

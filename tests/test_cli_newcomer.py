@@ -289,3 +289,12 @@ def test_fetch_dry_run_without_once_says_it_runs_once(tmp_path):
     proc = bot(tmp_path, "fetch", "--dry-run", config=config_with_source(tmp_path))
     assert proc.returncode == 1  # the source is down; one cycle, not a loop
     assert "--dry-run polls once" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_manifest_and_readme_count_the_url_fields_right():
+    manifest = (ROOT / "config" / "slack-manifest.yml").read_text()
+    fields = sum(1 for line in manifest.splitlines()
+                 if line.strip().startswith(("url:", "request_url:")))
+    word = {3: "three", 4: "four", 5: "five"}[fields]
+    assert f"{word} url/request_url fields" in manifest
+    assert f"{word} `url`/`request_url` fields" in (ROOT / "README.md").read_text()

@@ -168,6 +168,8 @@ def print_summary(outcomes: list[PollOutcome], out: TextIO) -> None:
             print(f"{o.source}: {o.fetched} fetched, {len(r.new)} new, {len(r.merged)} merged "
                   f"into earlier mentions, {r.seen} already seen, {len(r.dropped)} dropped"
                   + _why_dropped(r.dropped), file=out)
+        elif o.skipped:
+            print(f"{o.source}: not polled: {o.error or 'backing off'} (cursor kept)", file=out)
         else:
             error = o.error or "unknown error"
             if error.startswith(f"{o.source}: "):  # source errors name their source
