@@ -4,7 +4,7 @@ Sends 500 signed requests (half /claim slash commands, half Claim/Release button
 20 at a time to the real app served by waitress (with its outbox worker running), against
 the local Slack stand-in, with a real store in a temp dir, and prints p50/p99/max latency
 of the HTTP answer (the ack). App, stand-in and load generator run in three processes.
-Slack's limit is 3 s; the aim here is p99 under 100 ms.
+Slack's limit is 3 s; the aim here is p99 at most 50 ms (issue 10).
 
     .venv/bin/python bench/ack.py [--requests 500] [--concurrency 20] [--threads 32]
 """
@@ -201,7 +201,7 @@ def main() -> int:
     print(f"app process CPU per request (ack + all work after it, incl. posting): "
           f"{app_cpu / opts.requests * 1000:.1f} ms; machine load average "
           f"{os.getloadavg()[0]:.1f}")
-    print(f"target p99 < 100 ms: {'met' if percentile(all_ms, 99) < 100 else 'NOT met'}")
+    print(f"target p99 <= 50 ms: {'met' if percentile(all_ms, 99) <= 50 else 'NOT met'}")
     return 0 if not bad else 1
 
 

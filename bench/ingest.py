@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -212,6 +213,199 @@ store.close()
 """
 
 
+# --- a store of the real shape: what `serve` and the read-only commands open -----------
+
+SHAPE_CONFIG = """
+[brand]
+terms = ["acme"]
+[departments.support]
+channel = "C0SUPPORT"
+[departments.billing]
+channel = "C0BILLING"
+[departments.eng]
+channel = "C0ENG"
+[routing]
+default = "support"
+[escalation]
+channel = "C0LEADERS"
+[summary]
+channel = "C0DAILY"
+"""
+
+# In a fresh process: open the store as `serve` does (locked, read-write), then queue
+# what was never queued (serve's start-up), then report time and memory.
+SERVE_OPEN = """
+import sys, time
+from bot.store import open_store
+import bot.store.tinydb_store  # imports are not the store's cost
+t = time.perf_counter()
+store = open_store(sys.argv[1])
+opened = time.perf_counter() - t
+t = time.perf_counter()
+unposted = len(store.unposted_mentions())
+scan = time.perf_counter() - t
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+mb = {k: int(status[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM")}
+print(f"open {opened:.2f} s, unposted mentions found in {scan * 1e3:.0f} ms ({unposted}); "
+      f"RSS {mb['VmRSS']:.0f} MB (peak {mb['VmHWM']:.0f} MB)")
+store.close()
+"""
+
+# In a fresh process: `python -m bot summary --dry-run --date DAY`, then its peak memory.
+SUMMARY_DAY = """
+import sys, time
+from bot.__main__ import main
+t = time.perf_counter()
+code = main(["summary", "--dry-run", "--date", sys.argv[1], "--config", sys.argv[2]])
+took = time.perf_counter() - t
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print(f"exit {code}, {took:.2f} s, peak RSS {int(status['VmHWM'].split()[0]) / 1024:.0f} MB",
+      file=sys.stderr)
+"""
+
+
+def build_real_shape(data: Path, count: int, rng: random.Random) -> float:
+    """A store as a running bot leaves it: every mention posted (its outbox row sent,
+    its Slack ts and permalink recorded, a "posted" event); a third claimed, a tenth
+    answered. Written through the Store API, without waiting for fsyncs."""
+    from bot.mention import Event
+    from bot.store.base import OutboxItem
+
+    store = TinyDBStore.open(data, sync_interval=None, durable_updates=False)
+    t = time.perf_counter()
+    for i in range(count):
+        m = make_mention(i, count, rng)
+        channel, ts = m.slack_channel, m.slack_ts
+        m.slack_channel = m.slack_ts = None
+        m = store.add_mention(m)
+        item = f"mention:{m.key}"
+        store.enqueue(OutboxItem(id=item, kind="mention", channel=channel,
+                                 mention_key=m.key, created_at=m.fetched_at))
+
+        def posted(x: Mention, channel=channel, ts=ts) -> Mention:
+            x.slack_channel, x.slack_ts = channel, ts
+            x.extra["permalink"] = f"https://acme.slack.com/archives/{channel}/p{ts}"
+            return x
+
+        store.update_mention(m.key, posted)
+        at = m.fetched_at + timedelta(seconds=2)
+        store.add_event(Event(m.key, "posted", at, data={"channel": channel, "ts": ts}))
+
+        def sent(o, channel=channel, ts=ts):  # noqa: ANN001, ANN202 - a bench
+            o.status, o.attempts, o.result = "sent", 1, {"channel": channel, "ts": ts}
+            return o
+
+        store.update_outbox(item, sent)
+        if i % 3 == 0:
+            user = f"U{i % 40:03d}"
+            store.update_mention(m.key, lambda x, u=user, t=at: replace(
+                x, state=State.CLAIMED, owner=u, claimed_at=t))
+            store.add_event(Event(m.key, "claimed", at + timedelta(minutes=20), user=user))
+            if i % 10 == 0:
+                store.add_event(Event(m.key, "answered", at + timedelta(hours=1), user=user,
+                                      data={"text": "Sorry about that, we are on it.",
+                                            "published": False}))
+    took = time.perf_counter() - t
+    store.close()
+    return took
+
+
+def write_real_shape(data: Path, count: int, seed: int) -> float:
+    """The same documents build_real_shape writes through the Store API, written
+    straight into a snapshot in the store's own format (minutes instead of an hour at
+    300,000 on a busy machine). bench_real_shape checks the two agree."""
+    import json
+
+    from bot.mention import Event
+    from bot.store.base import OutboxItem
+    from bot.store.codec import event_to_doc, mention_to_doc, outbox_to_doc
+
+    rng = random.Random(seed)
+    t = time.perf_counter()
+    mentions, outbox, events = {}, {}, {}
+    for i in range(count):
+        m = make_mention(i, count, rng)
+        number, channel, ts = i + 1, m.slack_channel, m.slack_ts
+        at = m.fetched_at + timedelta(seconds=2)
+        m.extra["permalink"] = f"https://acme.slack.com/archives/{channel}/p{ts}"
+        m.number = number
+        new_events = [Event(m.key, "posted", at, data={"channel": channel, "ts": ts})]
+        if i % 3 == 0:
+            user = f"U{i % 40:03d}"
+            m = replace(m, state=State.CLAIMED, owner=user, claimed_at=at)
+            new_events.append(Event(m.key, "claimed", at + timedelta(minutes=20), user=user))
+            if i % 10 == 0:
+                new_events.append(Event(m.key, "answered", at + timedelta(hours=1),
+                                        user=user, data={
+                                            "text": "Sorry about that, we are on it.",
+                                            "published": False}))
+        doc = mention_to_doc(m)
+        doc["number"] = number
+        mentions[str(number)] = doc
+        outbox[str(number)] = outbox_to_doc(OutboxItem(
+            id=f"mention:{m.key}", kind="mention", channel=channel, mention_key=m.key,
+            status="sent", attempts=1, created_at=m.fetched_at,
+            result={"channel": channel, "ts": ts}))
+        for event in new_events:
+            events[str(len(events) + 1)] = event_to_doc(event)
+    data.mkdir(parents=True)
+    encode = json.JSONEncoder(separators=(",", ":")).encode  # as the store encodes
+    # The store's own snapshot layout, one document per line (what it writes when it
+    # compacts, and what it reads fast; see journal_storage._write_snapshot).
+    with open(data / "earshot.json", "w", encoding="ascii") as f:
+        f.write("{")
+        for n, (name, docs) in enumerate((("mentions", mentions), ("outbox", outbox),
+                                          ("events", events))):
+            f.write(("," if n else "") + "\n" + encode(name) + ":{")
+            f.write("".join(f"{',' if i else ''}\n{encode(doc_id)}:{encode(doc)}"
+                            for i, (doc_id, doc) in enumerate(docs.items())))
+            f.write("\n}")
+        f.write("\n}\n")
+    return time.perf_counter() - t
+
+
+def _same_shape(root: Path) -> bool:
+    """write_real_shape and build_real_shape (through the Store API) agree."""
+    import json
+
+    api, direct = root / "shape-check-api", root / "shape-check-direct"
+    build_real_shape(api, 30, random.Random(3))
+    write_real_shape(direct, 30, 3)
+    from bot.store.journal_storage import TEXT, _read_line_snapshot
+
+    with open(direct / "earshot.json", encoding="ascii") as f:
+        _read_line_snapshot(f, lambda name: TEXT)  # raises unless in the store's layout
+    same = (json.loads((api / "earshot.json").read_text())
+            == json.loads((direct / "earshot.json").read_text()))
+    shutil.rmtree(api)
+    shutil.rmtree(direct)
+    return same
+
+
+def bench_real_shape(counts: list[int], rng: random.Random, root: Path) -> None:
+    print("a store of the real shape (per mention: its outbox row, Slack ts and "
+          "permalink, a posted event; a third claimed, a tenth answered); written as "
+          "the Store API writes it: " + ("checked" if _same_shape(root) else "DIFFERS"))
+    for count in counts:
+        data = root / f"shape-{count}"
+        took = write_real_shape(data, count, rng.randrange(1 << 30))
+        print(f"  {count:,} mentions: written in {took:.0f} s; on disk {size_of(data)}")
+        child = subprocess.run([sys.executable, "-c", SERVE_OPEN, str(data)],
+                               capture_output=True, text=True, check=True, cwd=ROOT)
+        print(f"    as serve opens it: {child.stdout.strip()}")
+        config = root / "earshot.toml"
+        config.write_text(SHAPE_CONFIG)
+        last_day = (T0 + timedelta(days=89)).date().isoformat()
+        child = subprocess.run([sys.executable, "-c", SUMMARY_DAY, last_day, str(config)],
+                               capture_output=True, text=True, cwd=ROOT,
+                               env={**os.environ, "EARSHOT_DATA": str(data),
+                                    "EARSHOT_LOG_LEVEL": "WARNING"})
+        shown = next((line for line in child.stdout.splitlines() if "mentions" in line), "")
+        print(f"    summary --dry-run --date {last_day} ({shown.strip()[:40]}): "
+              f"{child.stderr.strip().splitlines()[-1]}")
+        shutil.rmtree(data)
+
+
 def bench_naive(count: int, lookups: int, rng: random.Random, root: Path) -> None:
     path = root / "naive" / "db.json"
     path.parent.mkdir()
@@ -243,12 +437,23 @@ def main() -> int:
     parser.add_argument("--naive-count", type=int, default=2_000)
     parser.add_argument("--lookups", type=int, default=10_000)
     parser.add_argument("--dir", help="where to write (default: a temp dir, removed after)")
+    parser.add_argument("--shape-counts", default="100000,300000",
+                        help="sizes of the real-shape store to measure (comma-separated; "
+                             "empty: skip)")
+    parser.add_argument("--only-shape", action="store_true",
+                        help="measure only the real-shape store")
     args = parser.parse_args()
     rng = random.Random(7)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{os.cpu_count()} CPUs, load average {load} (other work on the machine slows "
           "every figure)\n")
     with tempfile.TemporaryDirectory(prefix="earshot-bench-", dir=args.dir) as tmp:
+        counts = [int(c) for c in args.shape_counts.split(",") if c.strip()]
+        if counts:
+            bench_real_shape(counts, rng, Path(tmp))
+            print()
+        if args.only_shape:
+            return 0
         bench_journal(args.count, args.lookups, rng, Path(tmp))
         print()
         bench_naive(args.naive_count, min(args.lookups, 500), rng, Path(tmp))

@@ -29,6 +29,19 @@ log = logging.getLogger(__name__)
 LISTENER_THREADS = 32
 
 
+class _DropTokenUnusedWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when given a client, then
+    warns on every start that the token "will be unused": it is the client's token, so
+    the warning only alarms people."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+BOLT_LOG = logging.getLogger("bot.bolt")
+_TOKEN_FILTER = _DropTokenUnusedWarning()
+
+
 def build_services(
     settings: Settings,
     store: Store,
@@ -80,6 +93,7 @@ def build_app(
         services.team_id = auth.get("team_id")
     if not client.token:
         client.token = settings.slack.bot_token
+    BOLT_LOG.addFilter(_TOKEN_FILTER)  # adding the same filter twice keeps one
     executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS,
                                   thread_name_prefix="earshot-listener")
     app = App(
@@ -90,7 +104,7 @@ def build_app(
         token_verification_enabled=False,
         process_before_response=True,
         listener_executor=executor,
-        logger=logging.getLogger("bot.bolt"),
+        logger=BOLT_LOG,
     )
 
     @app.error

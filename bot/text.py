@@ -138,3 +138,8 @@ def stems(text: str) -> list[str]:
     """Stemmed content words of a post."""
     return [stem(w) for w in content_words(text)]
 
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """"1 keyword", "2 keywords", "1,000 complaints"."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {many or word + 's'}"

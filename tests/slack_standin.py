@@ -110,6 +110,8 @@ class SlackStandIn:
         # If set, posting anywhere else answers channel_not_found.
         self.known_channels = known_channels
         self.tokens = tokens  # if set, other bearer tokens answer invalid_auth
+        # What apps.connections.open hands out (tests/socket_standin.py's url), if set.
+        self.socket_url: str | None = None
         self.clock = clock  # wall clock for message ts
         self.calls: list[Call] = []
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -131,13 +133,14 @@ class SlackStandIn:
         self._thread: threading.Thread | None = None
 
     # --- lifecycle ---------------------------------------------------------------
-    def start(self) -> SlackStandIn:
+    def start(self, port: int = 0) -> SlackStandIn:
+        """Serve on `port` (0: a free one; a fixed one lets a test start Slack late)."""
         standin = self
 
         class Handler(_Handler):
             owner = standin
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         server.daemon_threads = True
         server.block_on_close = False  # a hanging request must not block stop()
         self._server = server
@@ -312,6 +315,11 @@ class SlackStandIn:
         return {"ok": True, "url": "https://standin.slack.com/", "team": "Stand-in",
                 "user": "earshot", "team_id": TEAM_ID, "user_id": BOT_USER_ID,
                 "bot_id": BOT_ID, "is_enterprise_install": False}
+
+    def _connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.socket_url is None:
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": self.socket_url}
 
     def _check_channel(self, params: dict[str, Any]) -> str | None:
         channel = params.get("channel")
@@ -514,6 +522,7 @@ class SlackStandIn:
 
 _METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = {
     "auth.test": SlackStandIn._auth_test,
+    "apps.connections.open": SlackStandIn._connections_open,
     "chat.postMessage": SlackStandIn._post_message,
     "chat.update": SlackStandIn._update,
     "chat.postEphemeral": SlackStandIn._post_ephemeral,

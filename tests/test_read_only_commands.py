@@ -102,7 +102,8 @@ def test_summary_post_while_the_bot_holds_the_store_is_refused_in_words(tmp_path
                                                                         running_bot):
     env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": "http://127.0.0.1:9/api/"}
     result = bot(tmp_path, "summary", "--post", env=env)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "--post cannot run beside the bot" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     assert "--dry-run and --json work while it runs" in result.stderr
     assert "Traceback" not in result.stderr

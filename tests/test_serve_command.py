@@ -86,8 +86,11 @@ def test_serve_in_http_mode_answers_health_and_signed_commands(slack, tmp_path):
             return next((int(m[1]) for m in found if m), None)
 
         url = f"http://127.0.0.1:{wait_for(port, timeout=20, what='the port')}"
-        assert requests.get(url + "/healthz", timeout=5).json() == {
-            "status": "ok", "role": "single", "database": "ok"}
+        # The port is bound before the store opens and Slack answers: "starting" (503)
+        # until then.
+        health = wait_for(lambda: (r := requests.get(url + "/healthz", timeout=5)).ok and r,
+                          what="healthy")
+        assert health.json() == {"status": "ok", "role": "single", "database": "ok"}
         resp = slash(url, "/claim", "help", response_url=slack.response_url("help"))
         assert resp.status_code == 200
         reply = wait_for(lambda: slack.responses, what="reply")[0]["body"]

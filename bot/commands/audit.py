@@ -13,11 +13,11 @@ import argparse
 import logging
 import sys
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from bot.answers.audit import audit_rows, write_csv
+from bot.commands.common import open_data_store
 from bot.settings import load_settings
-from bot.store import database_url, open_store
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -44,21 +44,17 @@ def run(args: argparse.Namespace) -> int:
                   f"{args.since!r}", file=sys.stderr)
             return 2
     settings = load_settings(args.config)
-    if not database_url() and not settings.data_dir.exists():
-        print(f"earshot audit: no data directory at {settings.data_dir} (set EARSHOT_DATA); "
-              "nothing has been published from here", file=sys.stderr)
-        return 1
     try:
-        return _print(settings.data_dir, since)
+        # Read-only: no lock, so this works while the bot runs on the same store.
+        store = open_data_store(settings, read_only=True)
+        return _print(store, since)
     except RuntimeError as exc:  # e.g. the store kept changing while it was read
         print(f"earshot audit: cannot read the store in {settings.data_dir}: {exc}",
               file=sys.stderr)
         return 1
 
 
-def _print(data_dir: Path, since: datetime | None) -> int:
-    # Read-only: no lock, so this works while the bot runs on the same store.
-    store = open_store(data_dir, read_only=True)
+def _print(store: Store, since: datetime | None) -> int:
     try:
         write_csv(audit_rows(store, since), sys.stdout)
     finally:

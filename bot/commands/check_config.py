@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bot.commands.common import UsageError, data_dir_problem
 from bot.settings import Settings, load_settings
+from bot.text import plural
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -17,8 +19,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     s = load_settings(args.config)
+    problem = data_dir_problem(s.data_dir, write=True)
+    if problem:
+        raise UsageError(problem)
     print(f"config: {s.path}  (brand: {s.brand.name}; terms: {', '.join(s.brand.terms)})")
-    print(f"data directory: {s.data_dir}")
+    fresh = "" if s.data_dir.is_dir() else " (created at the first run)"
+    print(f"data directory: {s.data_dir}{fresh}")
     print("sources:")
     if not s.sources:
         print("  (none configured)")
@@ -33,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         mark = " (default)" if dep.default else ""
         lead = f", lead {dep.lead}" if dep.lead else ""
         print(f"  {dep.name:<14} -> {dep.channel}{lead}{mark}; "
-              f"{len(dep.keywords)} keywords, {len(dep.examples)} examples")
+              f"{plural(len(dep.keywords), 'keyword')}, {plural(len(dep.examples), 'example')}")
     print(f"escalation: {s.escalation.channel} (reminder after "
           f"{s.escalation.reminder_minutes} min unclaimed)")
     print(f"summary: {s.summary.channel} daily at {s.summary.time:%H:%M} {s.summary.timezone}")

@@ -6,15 +6,17 @@ import argparse
 import logging
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TextIO
 
+from bot.commands.common import open_data_store
 from bot.ingest.polling import PollOutcome, SourcePoller
 from bot.mention import Mention
 from bot.scheduler import build_pollers, build_scheduler
 from bot.settings import Settings, load_settings
-from bot.store import open_store
+from bot.store import Store, open_store
 from bot.text import printable  # posts must not send terminal escapes
 
 if TYPE_CHECKING:
@@ -52,17 +54,20 @@ def run(args: argparse.Namespace) -> int:
               "[sources.<name>]", file=sys.stderr)
         return 2
     if args.dry_run:
+        if not args.once:
+            print("earshot: --dry-run polls once (as with --once): a dry run stores "
+                  "nothing, so there is nothing for a second cycle to continue",
+                  file=sys.stderr)
         # A throwaway store: a dry run can be repeated and changes nothing.
         with tempfile.TemporaryDirectory(prefix="earshot-dry-run-") as tmp:
-            return _run_once(settings, tmp, args.source, dry_run=True)
+            return _run_once(settings, open_store(tmp), args.source, dry_run=True)
     if args.once:
-        return _run_once(settings, str(settings.data_dir), args.source, dry_run=False)
+        return _run_once(settings, open_data_store(settings), args.source, dry_run=False)
     return _run_forever(settings)
 
 
-def _run_once(settings: Settings, data_dir: str, only: list[str] | None, *,
+def _run_once(settings: Settings, store: Store, only: list[str] | None, *,
               dry_run: bool) -> int:
-    store = open_store(data_dir)
     queue, outbox = (None, None) if dry_run else _queues(settings, store)
     try:
         if outbox is not None:
@@ -100,7 +105,7 @@ def poll_all(pollers: list[SourcePoller]) -> list[PollOutcome]:
 def _run_forever(settings: Settings) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    store = open_store(settings.data_dir)
+    store = open_data_store(settings)
     queue, outbox = _queues(settings, store)
     worker = None
     if outbox is not None:
@@ -161,11 +166,21 @@ def print_summary(outcomes: list[PollOutcome], out: TextIO) -> None:
         if o.ok and o.result is not None:
             r = o.result
             print(f"{o.source}: {o.fetched} fetched, {len(r.new)} new, {len(r.merged)} merged "
-                  f"into earlier mentions, {r.seen} already seen, {len(r.dropped)} dropped",
-                  file=out)
+                  f"into earlier mentions, {r.seen} already seen, {len(r.dropped)} dropped"
+                  + _why_dropped(r.dropped), file=out)
+        elif o.skipped:
+            print(f"{o.source}: not polled: {o.error or 'backing off'} (cursor kept)", file=out)
         else:
             error = o.error or "unknown error"
             if error.startswith(f"{o.source}: "):  # source errors name their source
                 error = error[len(o.source) + 2:]
             print(f"{o.source}: failed: {error} (cursor kept; will retry)", file=out)
 
+
+
+def _why_dropped(dropped: list[tuple[Mention, str]]) -> str:
+    """" (no brand term: 2; own account: 1)": why, counted, most common first."""
+    if not dropped:
+        return ""
+    counts = Counter(why for _, why in dropped)
+    return " (" + "; ".join(f"{why}: {n}" for why, n in counts.most_common()) + ")"

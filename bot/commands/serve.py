@@ -12,11 +12,16 @@ import os
 import sys
 from typing import Any
 
+from bot.commands.common import UsageError
 from bot.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 3000
+# Socket Mode pings Slack this often; a connection that died without a goodbye is
+# noticed after four unanswered pings and replaced. Bolt's default of 10 s leaves the
+# bot deaf for about 40 s after a network drop.
+SOCKET_PING_SECONDS = 5.0
 README_HINT = "see README.md, section \"Slack\""
 
 
@@ -73,66 +78,88 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
 
-    from slack_sdk.errors import SlackApiError, SlackClientError
-
-    from bot.app import build_app, build_services
-    from bot.slack.client import make_client
-    from bot.slack.outbox import Outbox, OutboxWorker
-    from bot.store import open_store
-
-    store = open_store(settings.data_dir)
-    client = make_client(settings.slack)
-    outbox = Outbox(store, client, settings)
-    services = build_services(settings, store, client=client, outbox=outbox)
-    try:
-        app = build_app(settings, store, services=services)
-    except SlackApiError as exc:
-        print(f"earshot: Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}); "
-              f"check the token; {README_HINT}.", file=sys.stderr)
-        store.close()
-        return 2
-    except SlackClientError as exc:
-        print(f"earshot: cannot reach Slack at {settings.slack.api_url}: {exc}",
-              file=sys.stderr)
-        store.close()
-        return 1
-
+    from bot.commands.common import data_dir_problem
     from bot.commands.shutdown import Terminated, graceful_sigterm
-    from bot.roles import Roles
-    from bot.workflow import queue_missing_summaries
+    from bot.store import database_url
 
-    # Escalations a crash cut short: finish them (idempotent, so every replica may).
-    queue_missing_summaries(services)
-    # The scheduler and the outbox worker run in this process only while it is the one
-    # that does (always with TinyDB; the leader among replicas on PostgreSQL).
-    worker = OutboxWorker(outbox)
-    scheduler = None if args.no_scheduler else _build_scheduler(settings, store, outbox,
-                                                                  services)
-    roles = Roles(store, outbox, worker, scheduler, elect=not args.no_scheduler).start()
+    problem = None if database_url() else data_dir_problem(settings.data_dir, write=True)
+    if problem:  # said before anything slow
+        raise UsageError(problem)
     try:
+        # SIGTERM (a platform stopping us) at any point, waiting for Slack included,
+        # unwinds through the cleanups below like Ctrl-C and exits 0.
         with graceful_sigterm():
-            _serve(app, settings, client, socket_mode, port, roles)
+            server = None if socket_mode else _bind(DEFAULT_PORT if port is None else port)
+            try:
+                _serve(settings, server, scheduler=not args.no_scheduler)
+            finally:
+                if server is not None:
+                    server.stop()
     except Terminated:
-        pass  # the platform asked us to stop: clean up below and exit 0
-    finally:
-        roles.stop()
-        store.close()
-        log.info("stopped")
+        pass  # the platform asked us to stop: cleaned up, exit 0
     return 0
 
 
-def _serve(app: Any, settings: Settings, client: Any, socket_mode: bool, port: int | None,
-           roles: Any) -> None:
-    """Serve Slack until interrupted (Ctrl-C, or SIGTERM under graceful_sigterm)."""
-    if socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+def _bind(port: int) -> Any:
+    """HTTP mode binds its port first, answering "starting" (503) until the app is ready:
+    a platform kills a web process that has not bound its port within a minute, and
+    opening a large store or waiting out a Slack outage may take longer."""
+    from bot.web import WebServer
 
-        log.info("connecting to Slack in Socket Mode")
-        SocketModeHandler(app, settings.slack.app_token, web_client=client).start()
-    else:
-        from bot.web import serve
+    try:
+        return WebServer(None, port=port).start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on port {port}: {exc.strerror or exc} (is "
+                         "another process using it? set PORT or --port)") from None
 
-        serve(app, DEFAULT_PORT if port is None else port, health=roles.health)
+
+def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
+    """Open the store, wait for Slack to answer auth.test (retrying with backoff through
+    a network blip), then build the app and run until interrupted: over `server` (HTTP
+    mode), or in Socket Mode when there is none."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app import build_app, build_services
+    from bot.commands.common import open_data_store
+    from bot.roles import Roles
+    from bot.slack.client import make_client, wait_for_slack
+    from bot.slack.outbox import Outbox, OutboxWorker
+    from bot.workflow import queue_missing_summaries
+
+    store = open_data_store(settings)
+    roles = None
+    try:
+        try:
+            team = wait_for_slack(settings.slack).get("team_id")
+        except SlackApiError as exc:
+            raise UsageError(f"Slack refused SLACK_BOT_TOKEN ({exc.response.get('error')}); "
+                             f"check the token; {README_HINT}.") from None
+        client = make_client(settings.slack)
+        outbox = Outbox(store, client, settings)
+        services = build_services(settings, store, client=client, outbox=outbox,
+                                  team_id=team)
+        app = build_app(settings, store, services=services)
+        # Escalations a crash cut short: finish them (idempotent, so every replica may).
+        queue_missing_summaries(services)
+        # The scheduler and the outbox worker run in this process only while it is the
+        # one that does (always with TinyDB; the leader among replicas on PostgreSQL).
+        jobs = _build_scheduler(settings, store, outbox, services) if scheduler else None
+        roles = Roles(store, outbox, OutboxWorker(outbox), jobs, elect=scheduler).start()
+        if server is None:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            log.info("connecting to Slack in Socket Mode")
+            SocketModeHandler(app, settings.slack.app_token, web_client=client,
+                              ping_interval=SOCKET_PING_SECONDS).start()
+        else:
+            server.ready(app, health=roles.health)
+            log.info("Slack answered; handling requests")
+            server.wait()
+    finally:
+        if roles is not None:
+            roles.stop()
+        store.close()
+        log.info("stopped")
 
 
 def _build_scheduler(settings: Settings, store: Any, outbox: Any, services: Any) -> Any:

@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot.commands.common import UsageError
 from bot.ingest.exports import ExportError, Post, read_posts
 from bot.mention import Mention, utcnow
 from bot.settings import Settings, load_settings
 from bot.summary.render import to_json, to_slack, to_text
 from bot.summary.report import Report, build_report, day_window
+from bot.text import plural
 
 if TYPE_CHECKING:
     from bot.judgment.judge import Judge
@@ -59,6 +61,11 @@ def _fail(message: str) -> int:
     return 2
 
 
+# The report reads a week before the day and ends a day after it; keep every date
+# it computes inside what datetime can hold (year 1 and 9999 overflow).
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+
+
 def run(args: argparse.Namespace) -> int:
     day: date | None = None
     if args.date:
@@ -66,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
             day = date.fromisoformat(args.date)
         except ValueError:
             return _fail(f"--date {args.date!r} is not a date like 2026-03-01")
+        if not FIRST_DAY <= day <= LAST_DAY:
+            return _fail(f"--date {args.date} is out of range; expected a day from "
+                         f"{FIRST_DAY} to {LAST_DAY}")
     if args.source_file and args.post:
         return _fail("--from builds a preview only; use it with --dry-run or --json")
     chart_problem = _chart_path_problem(getattr(args, "chart", None))
@@ -129,18 +139,17 @@ def _print(report: Report, args: argparse.Namespace) -> None:
 
 
 def _from_store(settings: Settings, args: argparse.Namespace, day: date | None) -> int:
-    from bot.store import open_store
+    from bot.commands.common import open_data_store
     from bot.store.lockfile import StoreLockedError
     from bot.summary import jobs as summary_jobs
 
     try:
         # --dry-run/--json only read: without the lock, so also while the bot runs.
-        store = open_store(settings.data_dir, read_only=not args.post)
+        store = open_data_store(settings, read_only=not args.post)
     except StoreLockedError as exc:  # --post writes: the running bot holds the store
-        print(f"earshot summary: --post cannot run beside the bot: {exc}\n"
-              "The running bot posts the daily summary itself; stop it to post one now. "
-              "--dry-run and --json work while it runs.", file=sys.stderr)
-        return 1
+        raise UsageError(f"summary --post cannot run beside the bot: {exc}. The running "
+                         "bot posts the daily summary itself; stop it to post one now. "
+                         "--dry-run and --json work while it runs.") from None
     except RuntimeError as exc:
         print(f"earshot summary: cannot open the store in {settings.data_dir}: {exc}",
               file=sys.stderr)
@@ -160,12 +169,15 @@ def _from_store(settings: Settings, args: argparse.Namespace, day: date | None) 
 
 def _post_now(settings: Settings, store: Any, args: argparse.Namespace, day: date | None,
               now: datetime) -> int:
-    """--post: queue the summary (and its chart), drain the outbox, upload the chart."""
-    from bot.slack.client import make_client
+    """--post: queue the summary (and its chart), post it if Slack answers, then upload
+    the chart. Slack being down is said in one sentence: the summary stays queued and
+    the bot posts it when Slack answers."""
+    from bot.slack.client import make_client, slack_problem
     from bot.slack.outbox import Outbox
     from bot.summary import chart_post
     from bot.summary import jobs as summary_jobs
 
+    problem = slack_problem(settings.slack)  # one quiet try, not a minute of retries
     outbox = Outbox(store, make_client(settings.slack), settings)
     manual = f"summary:manual:{now.isoformat()}"
     if day is None:  # its chart is uploaded below, once the summary is posted
@@ -177,22 +189,26 @@ def _post_now(settings: Settings, store: Any, args: argparse.Namespace, day: dat
                        item_id=manual)
         if report.chart and not report.chart.empty:
             chart_post.queue_chart(store, manual, report.chart, day.isoformat(), now)
-    stats = outbox.drain(max_seconds=60)
-    item = store.get_outbox(manual)
-    if item is None or item.status != "sent":
-        print(f"earshot summary: the summary for {report.title} was not posted yet "
-              f"({stats}); it stays queued and goes out with the bot", file=sys.stderr)
-        return 1
-    print(f"posted the summary for {report.title} to {settings.summary.channel}")
-    chart_post.upload_pending(store, outbox.client, now)
-    return _write_chart(report, args)
+    if problem is None:
+        outbox.drain(max_seconds=60)
+        item = store.get_outbox(manual)
+        if item is not None and item.status == "sent":
+            print(f"posted the summary for {report.title} to {settings.summary.channel}")
+            chart_post.upload_pending(store, outbox.client, now)
+            return _write_chart(report, args)
+        problem = "Slack did not take it within a minute"
+    store.flush()
+    print(f"earshot summary: the summary for {report.title} is queued; {problem}, so it "
+          "will be posted when Slack answers (the running bot, or the next `summary "
+          "--post`, sends it)", file=sys.stderr)
+    return 1
 
 
 def report_from_export(settings: Settings, path: Path, day: date | None, *,
                        chart: bool = False) -> Report:
     """Judge every post of the export like the pipeline would, then build the report
-    for `day` (default: the export's last day). Posts without created_at are all taken
-    to be from the reported day."""
+    for `day` (default: the export's last day). Posts without created_at are taken to
+    be from the reported day, and a warning on stderr (and the title) says so."""
     from bot.judgment.judge import Judge
     from bot.summary import jobs as summary_jobs
 
@@ -204,12 +220,21 @@ def report_from_export(settings: Settings, path: Path, day: date | None, *,
         dated = [p.created_at for p in posts if p.created_at]
         day = max(dated).astimezone(tz).date() if dated else utcnow().astimezone(tz).date()
     start, end = day_window(day, settings.summary.timezone)
+    undated = sum(1 for p in posts if p.created_at is None)
+    note = ""
+    if undated:
+        # Said out loud: an export without dates would otherwise look like one busy day.
+        every = "none of its rows carry" if undated == len(posts) else (
+            f"{plural(undated, 'row')} of {len(posts):,} carry no")
+        print(f"earshot summary: {path}: {every} a created_at date; they are counted on "
+              f"{day.isoformat()}", file=sys.stderr)
+        note = f"; {plural(undated, 'post')} without a date"
     judge = Judge(settings)
     mentions = [_mention(p, judge, start) for p in posts]
     mentions.sort(key=lambda m: m.created_at)
     report = build_report(
         mentions, [], start=start, end=end, timezone=settings.summary.timezone,
-        title=f"{summary_jobs.day_title(day)} (from {path.name})",
+        title=f"{summary_jobs.day_title(day)} (from {path.name}{note})",
         departments=list(settings.departments),
         brand_words=summary_jobs.brand_words(settings))
     if chart:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.ingest.pipeline import Pipeline, PipelineResult
-from bot.mention import utcnow
+from bot.mention import parse_time, utcnow
 from bot.sources.base import RateLimited, Source, SourceError
 from bot.store.base import Store, StoreUnavailableError
 
@@ -65,6 +65,12 @@ class SourcePoller:
         if not force and self.retry_at is not None and now < self.retry_at:
             return PollOutcome(self.name, ok=False, skipped=True, retry_at=self.retry_at)
         try:
+            asked = self._asked_until()
+            if asked is not None and now < asked:
+                # The API's own wait binds even `fetch --once`: ignoring it risks a ban.
+                return PollOutcome(self.name, ok=False, skipped=True, retry_at=asked,
+                                   error=f"waiting until {asked.isoformat(timespec='seconds')}"
+                                         ", as the API asked (Retry-After/backoff)")
             cursor = self.store.get_cursor(self.name)
             fetched = self.source.fetch(cursor)
             result = self.pipeline.process(fetched.mentions)
@@ -76,9 +82,11 @@ class SourcePoller:
             log.debug("source %s: poll skipped, %s", self.name, exc)
             return PollOutcome(self.name, ok=False, skipped=True, error=str(exc))
         except RateLimited as exc:
+            self._remember_wait(now, exc.retry_after)
             return self._failed(now, exc, wait=timedelta(seconds=max(exc.retry_after, 1)),
                                 logged=not report)
         except SourceError as exc:
+            self._remember_wait(now, 0.0)
             return self._failed(now, exc, logged=not report)
         except OSError as exc:
             # The store cannot be written (the storage says so once): keep the cursor,
@@ -87,6 +95,8 @@ class SourcePoller:
         except Exception as exc:  # a bug in one source must not stop the others
             log.exception("source %s: unexpected error", self.name)
             return self._failed(now, exc, logged=True)
+        if asked is not None:
+            self.store.set_meta(self._wait_key, None)
         if self.failures:
             log.info("source %s: recovered after %d failed poll(s)", self.name, self.failures)
         self.failures, self.retry_at = 0, None
@@ -94,6 +104,28 @@ class SourcePoller:
                  self.name, len(fetched.mentions), len(result.new), len(result.merged),
                  result.seen, len(result.dropped))
         return PollOutcome(self.name, ok=True, result=result, fetched=len(fetched.mentions))
+
+    @property
+    def _wait_key(self) -> str:
+        return f"poll:asked_until:{self.name}"
+
+    def _asked_until(self) -> datetime | None:
+        value = self.store.get_meta(self._wait_key)
+        return parse_time(value) if value else None
+
+    def _remember_wait(self, now: datetime, seconds: float) -> None:
+        """Keep the wait the API asked for (a Retry-After, a Stack Exchange `backoff` met
+        in an earlier page of this poll) in the store: the cursor, which also carries it,
+        is saved only on success, and the next `fetch --once` or a restart must honour
+        it too."""
+        pacer = getattr(self.source, "pacer", None)
+        held = pacer.remaining() if pacer is not None else 0.0
+        if pacer is not None and held <= pacer.min_interval:
+            held = 0.0  # only the usual gap between calls, not a wait the API asked for
+        wait = max(seconds, held)
+        if wait > 0:
+            until = now + timedelta(seconds=wait)
+            self.store.set_meta(self._wait_key, until.isoformat())
 
     def _failed(self, now: datetime, exc: Exception, *, wait: timedelta | None = None,
                 logged: bool = False) -> PollOutcome:

@@ -8,7 +8,9 @@ gets a sentence saying what was expected.
 
 from __future__ import annotations
 
+import difflib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,8 @@ CLAIM_HELP = (
 ESCALATE_HELP = (
     "*/escalate* hands a mention to another team with a reason.\n"
     "• `/escalate E-42 billing charged twice, needs a refund`: escalate E-42 to billing\n"
+    "• `/escalate E-42 customer threatens to cancel`: no target named: to the "
+    "escalation channel (leadership)\n"
     "• `/escalate E-42 leadership --urgent press is asking`: to leadership, urgent\n"
     "Targets: {targets}.\n"
     "• `/escalate help`: this text")
@@ -45,8 +49,12 @@ class EscalateArgs:
     urgency: str
 
 
-def parse_escalate(text: str) -> EscalateArgs | str:
-    """`E-42 <target> [--urgent] <reason…>` -> EscalateArgs, or a sentence on what is wrong."""
+def parse_escalate(text: str, is_target: Callable[[str], bool] = lambda word: True
+                   ) -> EscalateArgs | str:
+    """`E-42 [<target>] [--urgent] <reason…>` -> EscalateArgs, or a sentence on what is
+    wrong. When the word after the id is not a target (`is_target`), the documented
+    short form `/escalate E-42 reason…` is meant: to leadership (the escalation
+    channel), the whole rest being the reason."""
     words = text.split()
     urgency = "normal"
     if "--urgent" in words:
@@ -57,6 +65,8 @@ def parse_escalate(text: str) -> EscalateArgs | str:
     if len(words) == 1:
         return (f"Where should {_code(words[0])} go, and why? "
                 f"For example `/escalate {_code(words[0])} billing charged twice`.")
+    if not is_target(words[1]):
+        return EscalateArgs(words[0], LEADERSHIP, " ".join(words[1:]), urgency)
     if len(words) == 2:
         return (f"Please add a reason after the target: "
                 f"`/escalate {_code(words[0])} {_code(words[1])} why it needs them`.")
@@ -123,7 +133,13 @@ def escalate_command(services: Services, command: dict[str, Any]) -> str:
     targets = ", ".join(workflow.escalation_targets(services))
     if text.lower() in ("", "help", "-h", "--help", "?"):
         return ESCALATE_HELP.format(targets=targets)
-    parsed = parse_escalate(text)
+    words = [w for w in text.split() if w != "--urgent"]
+    typo = _typo(services, words[1]) if len(words) > 1 else None
+    if typo:  # "biling": a slip of the finger, not the start of a reason
+        return (f"Did you mean `{typo}`? {_code(words[1])} is not a department. "
+                f"Targets: {targets}.")
+    parsed = parse_escalate(
+        text, lambda word: workflow.normalize_target(services, word) is not None)
     if isinstance(parsed, str):
         return parsed + f" Targets: {targets}. `/escalate help` explains."
     mention = workflow.find_mention(services.store, parsed.ref)
@@ -132,7 +148,20 @@ def escalate_command(services: Services, command: dict[str, Any]) -> str:
                 "message (like `E-42`) or a link to the message.")
     outcome = workflow.escalate(services, mention.key, user, parsed.target, parsed.reason,
                                 parsed.urgency)
+    if outcome.ok and workflow.normalize_target(services, words[1]) is None:
+        return (outcome.message + " (No target named, so it went to the escalation channel "
+                "with all of your text as the reason.)")
     return outcome.message
+
+
+def _typo(services: Services, word: str) -> str | None:
+    """The target `word` is a near miss of, if it is not a target itself."""
+    if workflow.normalize_target(services, word) is not None:
+        return None
+    names = [*services.settings.departments, LEADERSHIP]
+    close = difflib.get_close_matches(word.lstrip("#").lower(), [n.lower() for n in names],
+                                      n=1, cutoff=0.8)
+    return next((n for n in names if close and n.lower() == close[0]), None)
 
 
 def _code(text: str) -> str:

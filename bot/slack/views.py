@@ -16,6 +16,7 @@ from typing import Any
 from bot import mrkdwn
 from bot.mention import Mention, State
 from bot.slack import blocks, ids
+from bot.text import plural
 
 MAX_VIEW_BLOCKS = 100
 ANSWER_BLOCK, ANSWER_INPUT = "answer", "text"
@@ -174,8 +175,10 @@ class HomeData:
 
 MINE_SHOWN = 15
 QUEUE_SHOWN = 5
-COUNT_LABELS = (("new", "new"), ("complaints", "complaints"), ("claimed", "claimed"),
-                ("answered", "answered"), ("escalated", "escalated"))
+# (count key, label for one, label for several): "1 complaint", "2 complaints", "2 new".
+COUNT_LABELS = (("new", "new", "new"), ("complaints", "complaint", "complaints"),
+                ("claimed", "claimed", "claimed"), ("answered", "answered", "answered"),
+                ("escalated", "escalated", "escalated"))
 
 
 def _mention_row(mention: Mention, button: tuple[str, str] | None) -> dict[str, Any]:
@@ -197,7 +200,7 @@ def home_view(data: HomeData) -> dict[str, Any]:
     out: list[dict[str, Any]] = [
         {"type": "header", "text": _plain("Earshot")},
         _mrkdwn_section("*Today:* " + " · ".join(
-            f"{data.counts.get(key, 0)} {name}" for key, name in COUNT_LABELS)),
+            plural(data.counts.get(key, 0), one, many) for key, one, many in COUNT_LABELS)),
     ]
     if data.resolution:
         out.append(_mrkdwn_section("\n".join(data.resolution)))

@@ -144,6 +144,12 @@ class Store(ABC):
         return next((m for m in self.iter_mentions()
                      if m.slack_channel == channel and m.slack_ts == ts), None)
 
+    def unposted_mentions(self) -> list[Mention]:
+        """Mentions with neither a Slack message nor an outbox row (`mention:<key>`),
+        oldest first: stored, but never queued for Slack (see Outbox.queue_unposted)."""
+        return [m for m in self.iter_mentions()
+                if not m.slack_ts and self.get_outbox(f"mention:{m.key}") is None]
+
     # --- source cursors ----------------------------------------------------------
     @abstractmethod
     def get_cursor(self, source: str) -> dict[str, Any] | None: ...

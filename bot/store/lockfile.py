@@ -37,7 +37,7 @@ def acquire(path: Path) -> int:
         raise StoreLockedError(
             f"the Earshot data directory {path.parent} is in use by another process{who}; "
             "only one bot process may open a store at a time (stop the other one, or "
-            "give this one its own data_dir)"
+            "give this one its own EARSHOT_DATA)"
         ) from None
     except BaseException:
         os.close(fd)

@@ -415,6 +415,19 @@ class _Core:
         found.sort(key=lambda m: (m.created_at, m.number))
         return found
 
+    def unposted_mentions(self) -> list[Mention]:
+        # From the indexes alone: start-up must not decode every mention to find the few
+        # (usually none) that were stored but never queued.
+        with self._lock:
+            posted = {n for numbers in self._by_message.values() for n in
+                      (numbers if isinstance(numbers, list) else (numbers,))}
+            queued = self._outbox_ids
+            held = [self._mentions.held(number) for key, number in self._by_key.items()
+                    if number not in posted and f"mention:{key}" not in queued]
+        found = [m for m in map(MENTIONS.mention, held) if not m.slack_ts]
+        found.sort(key=lambda m: (m.created_at, m.number))
+        return found
+
     def find_by_slack_message(self, channel: str, ts: str) -> Mention | None:
         if not (channel and ts):
             return None
@@ -762,6 +775,9 @@ class TinyDBStore(Store):
 
     def find_by_slack_message(self, channel: str, ts: str) -> Mention | None:
         return self._live().find_by_slack_message(channel, ts)
+
+    def unposted_mentions(self) -> list[Mention]:
+        return self._live().unposted_mentions()
 
     def get_cursor(self, source: str) -> dict[str, Any] | None:
         return self._live().get_cursor(source)

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from bot import resolution, source_kinds
 from bot.mrkdwn import clip, escape_mrkdwn, fit_lines, link
 from bot.summary.report import DepartmentLine, Example, Report, ThemeLine
-from bot.text import printable
+from bot.text import plural, printable
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3_000
@@ -86,8 +86,7 @@ def _dept_times(d: DepartmentLine) -> str:
 source_label = source_kinds.label
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+_plural = plural
 
 
 # --- plain text -----------------------------------------------------------------------
@@ -95,7 +94,7 @@ def _plural(n: int, word: str) -> str:
 def to_text(report: Report) -> str:
     """The summary as plain text for a terminal (nothing escaped)."""
     out = [f"Earshot daily summary: {report.title}"]
-    out.append(f"{_plural(report.total, 'mention')}, {report.complaints:,} complaints "
+    out.append(f"{_plural(report.total, 'mention')}, {_plural(report.complaints, 'complaint')} "
                f"({report.complaint_share:.0%})")
     if report.by_source:
         out.append("By source: " + ", ".join(f"{source_label(s)} {n:,}"
@@ -163,7 +162,7 @@ def to_slack(report: Report) -> dict[str, Any]:
         {"type": "header", "text": {"type": "plain_text", "text": header}}]
     sources = " · ".join(f"{escape_mrkdwn(source_label(s))} {n:,}"
                          for s, n in report.by_source.items())
-    overview = (f"*{_plural(report.total, 'mention')}* · {report.complaints:,} complaints "
+    overview = (f"*{_plural(report.total, 'mention')}* · {_plural(report.complaints, 'complaint')} "
                 f"({report.complaint_share:.0%})")
     blocks.append(_section(overview + (f"\n{sources}" if sources else "")))
     if report.quiet:
@@ -207,8 +206,8 @@ def to_slack(report: Report) -> dict[str, Any]:
 def _fallback(report: Report) -> str:
     """The notification text: short, escaped."""
     top = ", ".join(f"{escape_mrkdwn(t.name)} ({t.count})" for t in report.themes[:3])
-    text = (f"Earshot daily {escape_mrkdwn(report.title)}: {report.total} mentions, "
-            f"{report.complaints} complaints")
+    text = (f"Earshot daily {escape_mrkdwn(report.title)}: {_plural(report.total, 'mention')}, "
+            f"{_plural(report.complaints, 'complaint')}")
     return text + (f". Top: {top}" if top else "")
 
 

@@ -51,7 +51,7 @@ def _healthy() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def wsgi_app(app: App, *, path: str = EVENTS_PATH, signing_secret: str | None = None,
+def wsgi_app(app: App | None, *, path: str = EVENTS_PATH, signing_secret: str | None = None,
              health: Health = _healthy) -> WSGIApp:
     """A WSGI application: Bolt at `path` behind bot.web.request_guard, GET /healthz,
     404 elsewhere. `signing_secret` defaults to the one the app was built with.
@@ -59,17 +59,31 @@ def wsgi_app(app: App, *, path: str = EVENTS_PATH, signing_secret: str | None = 
     /healthz answers 200 with JSON from `health()`: `status` ("ok", or "degraded" while
     the database does not answer: the replica still acknowledges Slack and tells people
     to try again, so a load balancer should keep sending it traffic), and from `serve`
-    also `role` ("single", "leader" or "follower") and `database`."""
-    secret = signing_secret if signing_secret is not None else getattr(
-        app, "_signing_secret", "")  # Bolt keeps it only there; it verifies with it too
-    bolt = SlackRequestHandler(app, path=path)
-    slack = guarded(bolt, secret or "")
+    also `role` ("single", "leader" or "follower") and `database`.
+
+    Built with app=None it answers 503 `{"status": "starting"}` (health check and Slack
+    alike) until `application.ready(app, health)`: `serve` binds its port at once (a
+    platform kills a web process that binds late) while it opens the store and waits
+    for Slack."""
+    state: dict[str, Any] = {}
+
+    def ready(app: App, health: Health = health) -> None:
+        secret = signing_secret if signing_secret is not None else getattr(
+            app, "_signing_secret", "")  # Bolt keeps it only there; it verifies with it too
+        state.update(slack=guarded(SlackRequestHandler(app, path=path), secret or ""),
+                     health=health)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]
                     ) -> Iterable[bytes]:
+        if "slack" not in state:
+            body = b'{"status": "starting"}'
+            start_response("503 Service Unavailable", [
+                ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                ("Retry-After", "5")])
+            return [body]
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in (
                 "GET", "HEAD"):
-            body = json.dumps(health()).encode()
+            body = json.dumps(state["health"]()).encode()
             start_response("200 OK", [("Content-Type", "application/json"),
                                       ("Content-Length", str(len(body)))])
             return [body]
@@ -77,8 +91,11 @@ def wsgi_app(app: App, *, path: str = EVENTS_PATH, signing_secret: str | None = 
             start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
                                              ("Content-Length", "9")])
             return [b"not found"]
-        return slack(environ, start_response)
+        return state["slack"](environ, start_response)
 
+    if app is not None:
+        ready(app)
+    application.ready = ready  # type: ignore[attr-defined]
     return application
 
 
@@ -155,7 +172,7 @@ class WebServer:
     """waitress serving the app; `start()` runs it on a thread (tests, benchmarks),
     `serve_forever()` in the calling thread (python -m bot serve)."""
 
-    def __init__(self, app: App, *, host: str = "0.0.0.0", port: int = 3000,
+    def __init__(self, app: App | None, *, host: str = "0.0.0.0", port: int = 3000,
                  threads: int = DEFAULT_THREADS, request_deadline: float = REQUEST_DEADLINE,
                  max_connections_per_peer: int = MAX_CONNECTIONS_PER_PEER,
                  connection_limit: int = CONNECTION_LIMIT, health: Health = _healthy
@@ -172,10 +189,21 @@ class WebServer:
             # select() cannot watch a descriptor above 1023; hundreds of sockets can be open.
             asyncore_use_poll=True,
         )
-        self.server = _GuardedServer(wsgi_app(app, health=health), adj=adj,
+        # Binds the port now (OSError if it is taken). With app=None the server answers
+        # 503 "starting" until ready(app).
+        self._wsgi = wsgi_app(app, health=health)
+        self.server = _GuardedServer(self._wsgi, adj=adj,
                                      request_deadline=request_deadline,
                                      max_per_peer=max_connections_per_peer)
         self._thread: threading.Thread | None = None
+
+    def ready(self, app: App, health: Health | None = None) -> None:
+        """Start handing requests to `app` (and health checks to `health`)."""
+        self.app = app
+        if health is None:
+            self._wsgi.ready(app)  # type: ignore[attr-defined]
+        else:
+            self._wsgi.ready(app, health)  # type: ignore[attr-defined]
 
     @property
     def port(self) -> int:
@@ -191,10 +219,18 @@ class WebServer:
         self.server.run()
 
     def start(self) -> WebServer:
+        log.info("serving Slack events on port %s at %s (health check: GET %s)", self.port,
+                 EVENTS_PATH, HEALTH_PATH)
         self._thread = threading.Thread(target=self.server.run, name="earshot-web",
                                         daemon=True)
         self._thread.start()
         return self
+
+    def wait(self) -> None:
+        """Block until the server stops; Ctrl-C and SIGTERM still interrupt (a bare join
+        would not)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.5)
 
     def stop(self) -> None:
         """Stop serving: sockets are closed inside waitress's own loop thread (a thunk on

@@ -329,10 +329,29 @@ def test_escalate_command_good_and_bad_input(earshot):
                                                        "E-999 billing why", "d")
     assert "add a reason" in _slash(earshot, "/escalate", f"{m.short_id} support", "e")
     assert "Where should" in _slash(earshot, "/escalate", m.short_id, "f")
-    reply = _slash(earshot, "/escalate", f"{m.short_id} marketing why not", "g")
-    assert "`marketing` is not a department" in reply and "leadership" in reply
+    reply = _slash(earshot, "/escalate", f"{m.short_id} biling why not", "g")
+    assert "Did you mean `billing`?" in reply and "leadership" in reply
     reply = _slash(earshot, "/escalate", f"{m.short_id} billing again", "h")
     assert "already with billing" in reply
+
+
+def test_escalate_without_a_target_goes_to_the_escalation_channel_with_the_reason(earshot):
+    """The documented short form `/escalate E-42 reason…` (issue 10, item 13)."""
+    m = earshot.add(department="support")
+    reply = _slash(earshot, "/escalate", f"{m.short_id} customer threatens --urgent to cancel",
+                   "a", user=ANN)
+    assert reply.startswith(f"You escalated {m.short_id} to leadership (urgent).")
+    assert "all of your text as the reason" in reply
+    got = earshot.mention(m.key)
+    assert got.state is State.ESCALATED and got.department == "leadership"
+    summary = earshot.drain_until(
+        lambda: earshot.slack.messages.get(CHANNELS["leadership"]))[0]
+    assert "customer threatens to cancel" in summary["text"] + _blocks_text(summary)
+    # A reason of one word is still a reason; a target without one still asks for it.
+    other = earshot.add(department="support")
+    assert "to leadership" in _slash(earshot, "/escalate", f"{other.short_id} lawsuit", "b")
+    third = earshot.add(department="support")
+    assert "add a reason" in _slash(earshot, "/escalate", f"{third.short_id} billing", "c")
 
 
 # --- hostile text and App Home -----------------------------------------------------------------

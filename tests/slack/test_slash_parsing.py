@@ -20,3 +20,11 @@ def test_parse_escalate_explains_what_is_missing_and_escapes_input():
     one = parse_escalate("<!channel>")
     assert "Where should" in one and "<!channel>" not in one and "&lt;!channel&gt;" in one
     assert "add a reason" in parse_escalate("E-1 billing")
+
+
+def test_parse_escalate_without_a_target_word_means_leadership_with_the_whole_reason():
+    targets = {"billing", "leadership"}
+    assert parse_escalate("E-42 customer threatens to cancel", targets.__contains__) == (
+        EscalateArgs("E-42", "leadership", "customer threatens to cancel", "normal"))
+    assert parse_escalate("E-42 billing charged twice", targets.__contains__) == (
+        EscalateArgs("E-42", "billing", "charged twice", "normal"))

@@ -121,9 +121,7 @@ class OutboxQueue:
         the two (or a poll run without an outbox) would leave it stored, seen on every
         refetch, and never posted. Run once at start-up, before draining."""
         queued = 0
-        for mention in self.store.iter_mentions():
-            if mention.slack_ts or self.store.get_outbox(f"mention:{mention.key}"):
-                continue
+        for mention in self.store.unposted_mentions():  # indexed: not a scan of the store
             self.post_mention(mention)
             queued += 1
         if queued:

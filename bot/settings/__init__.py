@@ -7,7 +7,6 @@ what was expected; the command line prints it on one line and exits 2.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import re
 import tomllib
@@ -15,9 +14,13 @@ from dataclasses import dataclass
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.habit_config import parse_habit
+from bot.settings import shapes
+from bot.settings.validate import ConfigError
+from bot.settings.validate import Validator as _Validator
+from bot.settings.validate import show as _show
+from bot.settings.validate import type_name as _type_name
 from bot.source_kinds import KINDS, SourceSpec
 
 # Minutes a schedule may be set to: a year. Larger values overflow the scheduler's dates.
@@ -31,13 +34,6 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
 MIN_KEEP_DAYS = 8
-
-
-class ConfigError(Exception):
-    def __init__(self, path: str | Path, key: str, expected: str) -> None:
-        self.path, self.key, self.expected = str(path), key, expected
-        where = f"{self.path}: {key}: " if key else f"{self.path}: "
-        super().__init__(where + expected)
 
 
 # Each source kind's table shape lives with its label and class in bot.source_kinds.
@@ -189,8 +185,8 @@ def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Sett
     esc_raw = v.table(raw, "escalation", required=True)
     v.only(esc_raw, "escalation", {"channel", "lead", "reminder_minutes"})
     escalation = EscalationSettings(
-        channel=v.string(esc_raw, "escalation.channel", required=True),
-        lead=v.string(esc_raw, "escalation.lead", default=None),
+        channel=v.shaped(esc_raw, "escalation.channel", shapes.channel_problem),
+        lead=v.shaped(esc_raw, "escalation.lead", shapes.usergroup_problem, required=False),
         reminder_minutes=v.positive_int(esc_raw, "escalation.reminder_minutes", default=60,
                                         maximum=MAX_MINUTES),
     )
@@ -199,7 +195,7 @@ def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Sett
     v.only(sum_raw, "summary", {"channel", "time", "timezone", "spike_multiple",
                                 "spike_min_count", "resolution_days"})
     summary = SummarySettings(
-        channel=v.string(sum_raw, "summary.channel", required=True),
+        channel=v.shaped(sum_raw, "summary.channel", shapes.channel_problem),
         time=v.clock_time(sum_raw, "summary.time", default="09:00"),
         timezone=v.timezone(sum_raw, "summary.timezone", default="UTC"),
         spike_multiple=v.positive_float(sum_raw, "summary.spike_multiple", default=3.0),
@@ -212,8 +208,9 @@ def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Sett
     v.only(ans_raw, "answer", {"publish", "publishers", "publisher_groups"})
     answer = AnswerSettings(
         publish=v.boolean(ans_raw, "answer.publish", default=False),
-        publishers=v.strings(ans_raw, "answer.publishers"),
-        publisher_groups=v.strings(ans_raw, "answer.publisher_groups"),
+        publishers=v.shaped_list(ans_raw, "answer.publishers", shapes.user_problem),
+        publisher_groups=v.shaped_list(ans_raw, "answer.publisher_groups",
+                                       shapes.usergroup_problem),
     )
 
     habit = parse_habit(v, raw, summary.timezone, ConfigError)
@@ -258,10 +255,10 @@ def _parse_departments(v: _Validator, raw: dict[str, Any]) -> dict[str, Departme
         v.only(dep, key, {"channel", "keywords", "examples", "lead"})
         out[name] = DepartmentSettings(
             name=name,
-            channel=v.string(dep, f"{key}.channel", required=True),
+            channel=v.shaped(dep, f"{key}.channel", shapes.channel_problem),
             keywords=v.strings(dep, f"{key}.keywords"),
             examples=v.strings(dep, f"{key}.examples"),
-            lead=v.string(dep, f"{key}.lead", default=None),
+            lead=v.shaped(dep, f"{key}.lead", shapes.usergroup_problem, required=False),
         )
     routing = v.table(raw, "routing", required=True)
     v.only(routing, "routing", {"default"})
@@ -313,17 +310,13 @@ def _parse_sources(v: _Validator, raw: dict[str, Any], env: dict[str, str]
         credentials: dict[str, str | None] = {}
         env_names: dict[str, str] = {}
         for cred in (*spec.required_env, *spec.optional_env):
-            var = v.string(src, f"{key}.{cred}", default=None)
+            var = v.env_name(src, f"{key}.{cred}")
             if var is None:
                 if cred in spec.required_env and enabled:
                     raise ConfigError(v.path, f"{key}.{cred}",
                                       "expected the name of the environment variable that "
                                       "holds this credential")
                 continue
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
-                raise ConfigError(v.path, f"{key}.{cred}",
-                                  f"expected an environment variable name, got {_show(var)} "
-                                  "(put the secret in the environment, not in this file)")
             env_names[cred] = var
             value = env.get(var) or None
             if value is None and enabled and cred in spec.required_env:
@@ -339,110 +332,3 @@ def _parse_sources(v: _Validator, raw: dict[str, Any], env: dict[str, str]
             options=options, credentials=credentials, env_names=env_names,
         )
     return out
-
-
-def _type_name(typ: type | tuple[type, ...]) -> str:
-    names = {list: "a list", str: "a string", bool: "true or false", int: "an integer",
-             float: "a number"}
-    if isinstance(typ, tuple):
-        return " or ".join(names.get(t, t.__name__) for t in typ)
-    return names.get(typ, typ.__name__)
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-class _Validator:
-    """Typed getters that raise ConfigError with the dotted key."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def only(self, table: dict[str, Any], key: str, allowed: set[str]) -> None:
-        for name in table:
-            if name not in allowed:
-                where = f"{key}.{name}" if key else name
-                raise ConfigError(self.path, where,
-                                  "unknown key; expected one of " + ", ".join(sorted(allowed)))
-
-    def table(self, raw: dict[str, Any], key: str, required: bool = False) -> dict[str, Any]:
-        if key not in raw:
-            if required:
-                raise ConfigError(self.path, key, f"missing; expected a [{key}] table")
-            return {}
-        if not isinstance(raw[key], dict):
-            raise ConfigError(self.path, key, f"expected a [{key}] table, got {_show(raw[key])}")
-        return raw[key]
-
-    def _leaf(self, table: dict[str, Any], key: str) -> str:
-        return key.rsplit(".", 1)[-1]
-
-    def string(self, table: dict[str, Any], key: str, required: bool = False,
-               default: Any = "") -> Any:
-        leaf = self._leaf(table, key)
-        if leaf not in table:
-            if required:
-                raise ConfigError(self.path, key, "missing; expected a string")
-            return default
-        value = table[leaf]
-        if not isinstance(value, str) or (required and not value.strip()):
-            raise ConfigError(self.path, key, f"expected a non-empty string, got {_show(value)}")
-        return value
-
-    def strings(self, table: dict[str, Any], key: str, required: bool = False
-                ) -> tuple[str, ...]:
-        leaf = self._leaf(table, key)
-        if leaf not in table:
-            if required:
-                raise ConfigError(self.path, key, "missing; expected a list of strings")
-            return ()
-        value = table[leaf]
-        if not isinstance(value, list) or not all(isinstance(x, str) and x.strip()
-                                                  for x in value):
-            raise ConfigError(self.path, key,
-                              f"expected a list of non-empty strings, got {_show(value)}")
-        return tuple(value)
-
-    def boolean(self, table: dict[str, Any], key: str, default: bool) -> bool:
-        value = table.get(self._leaf(table, key), default)
-        if not isinstance(value, bool):
-            raise ConfigError(self.path, key, f"expected true or false, got {_show(value)}")
-        return value
-
-    def positive_int(self, table: dict[str, Any], key: str, default: int,
-                     maximum: int | None = None) -> int:
-        value = table.get(self._leaf(table, key), default)
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(self.path, key, f"expected a positive integer, got {_show(value)}")
-        if maximum is not None and value > maximum:
-            raise ConfigError(self.path, key, f"expected a positive integer at most "
-                                              f"{maximum:,}, got {_show(value)}")
-        return value
-
-    def positive_float(self, table: dict[str, Any], key: str, default: float) -> float:
-        value = table.get(self._leaf(table, key), default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not (
-                math.isfinite(value) and value > 0):  # nan and inf pass a bare "> 0"
-            raise ConfigError(self.path, key, f"expected a positive number, got {_show(value)}")
-        return float(value)
-
-    def clock_time(self, table: dict[str, Any], key: str, default: str) -> dtime:
-        value = table.get(self._leaf(table, key), default)
-        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value) if isinstance(
-            value, str) else None
-        if not match:
-            raise ConfigError(self.path, key, f"expected a time like \"09:00\", got {_show(value)}")
-        return dtime(int(match[1]), int(match[2]))
-
-    def timezone(self, table: dict[str, Any], key: str, default: str) -> str:
-        value = table.get(self._leaf(table, key), default)
-        try:
-            if not isinstance(value, str):
-                raise ValueError
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(self.path, key, f"expected an IANA time zone like "
-                              f"\"Europe/Berlin\", got {_show(value)}") from None
-        return value
