@@ -82,7 +82,12 @@ def run(args: argparse.Namespace) -> int:
     from bot.commands.shutdown import Terminated, graceful_sigterm
     from bot.store import database_url
 
-    problem = None if database_url() else data_dir_problem(settings.data_dir, write=True)
+    url = database_url()
+    if url:
+        from bot.store.postgres.url import normalise
+
+        normalise(url)  # a malformed DATABASE_URL is said before the port is bound
+    problem = None if url else data_dir_problem(settings.data_dir, write=True)
     if problem:  # said before anything slow
         raise UsageError(problem)
     try:

@@ -84,8 +84,8 @@ class Serve:
         return self
 
     def role(self) -> str | None:
-        try:
-            return requests.get(self.url + "/healthz", timeout=5).json()["role"]
+        try:  # no role yet while the replica answers "starting"
+            return requests.get(self.url + "/healthz", timeout=5).json().get("role")
         except requests.RequestException:
             return None
 

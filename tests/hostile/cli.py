@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
+
 ROOT = Path(__file__).resolve().parents[2]
 
 _WRAPPER = """
@@ -93,17 +95,25 @@ class Serving:
         return "\n".join(self.lines)
 
     def wait_serving(self, timeout: float = 30) -> int:
-        """The HTTP port, once the server says it is listening."""
+        """The HTTP port, once the server listens and /healthz no longer says "starting"
+        (serve binds its port first, then answers 503 until Slack has answered)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for line in self.lines:
                 found = re.search(r"serving Slack events on port (\d+)", line)
-                if found:
+                if found and self._ready(int(found[1])):
                     return int(found[1])
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
         raise AssertionError(f"serve did not start listening; stderr:\n{self.stderr}")
+
+    @staticmethod
+    def _ready(port: int) -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code != 503
+        except requests.RequestException:
+            return False
 
     def wait(self, timeout: float) -> int:
         try:

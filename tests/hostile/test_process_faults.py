@@ -78,7 +78,9 @@ def test_deleting_the_lock_file_does_not_let_a_second_serve_in(slack, tmp_path):
         code = second.wait(30)
         assert code != 0
         assert "in use by another process" in second.stderr, second.stderr
-        assert "serving Slack events" not in second.stderr
+        # serve binds its port before it opens the store (a platform kills a web process
+        # that binds late), so the second one may have listened briefly; it never served.
+        assert "Slack answered; handling requests" not in second.stderr
         assert first.proc.poll() is None  # the first one is untouched
     finally:
         first.kill()
