@@ -64,6 +64,8 @@ class AuthorReach:
                 log.info("%s: author reach not looked up this poll (%s); it shows as "
                          "unknown", self.name, exc)
                 return
+            except ValueError:  # a name no URL can carry (a lone surrogate): unknown
+                found = {}
             for author in chunk:
                 self._remember(author, reach.parse_count(found.get(author)), now)
 

@@ -146,3 +146,16 @@ def test_bluesky_asks_for_all_authors_in_one_getprofiles_call(
     assert sorted(call.query["actors"]) == ["jean.bsky.social", "traveler.bsky.social"]
     assert found["traveler.bsky.social"] == Reach(87, "followers")
     assert found["jean.bsky.social"] is None  # not in the reply
+
+
+def test_an_author_name_no_url_can_carry_is_unknown_and_the_rest_go_on(
+        api, make_settings, load_fixture):
+    page = load_fixture("hackernews/page1.json")
+    page["hits"][1]["author"] = "mallory\ud800"  # a lone surrogate from a hostile API
+    api.add("/search_by_date", page)
+    api.default("/search_by_date", load_fixture("hackernews/empty.json"))
+    api.add("/users/pg_fan", load_fixture("hackernews/user_pg_fan.json"))
+    src = HackerNewsSource(make_settings("hackernews", api.url), ACME, clock=lambda: NOW,
+                           timeout=0.5, min_interval=0)
+    found = by_author(src.fetch(None).mentions)
+    assert found["mallory\ud800"] is None and found["pg_fan"] == Reach(4821, "karma")
