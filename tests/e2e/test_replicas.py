@@ -134,6 +134,7 @@ def test_three_replicas_post_once_share_claims_and_survive_the_leader(slack, pg_
     group = replicas(3, "disk")
     leader = wait_for(lambda: next((s for s in group if s.role() == "leader"), None),
                       timeout=30, what="a leader")
+    wait_for(lambda: all(s.role() for s in group), timeout=30, what="every replica ready")
     assert sorted(s.role() for s in group) == ["follower", "follower", "leader"]
 
     wait_for(lambda: len(top_level_posts(slack)) >= 6, timeout=60, what="posting to start")
