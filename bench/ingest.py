@@ -1,7 +1,12 @@
-"""Storage benchmark: Earshot's journaled TinyDB store vs TinyDB used naively.
+"""Storage benchmark: Earshot's journaled TinyDB store, the PostgreSQL store, and TinyDB
+used naively.
 
     .venv/bin/python bench/ingest.py                 # 100,000 mentions; naive on 2,000
-    .venv/bin/python bench/ingest.py --count 20000 --naive-count 500
+    .venv/bin/python bench/ingest.py --count 20000 --naive-count 500 --pg-count 5000
+    .venv/bin/python bench/ingest.py --database-url postgresql://...   # a scratch database
+
+PostgreSQL runs on a throwaway cluster started here (Debian's postgresql package) with
+its default durability, unless --database-url names a scratch database (emptied first).
 
 Also times the Slack side's indexed queries (open_mentions, claimed_by, ...) against
 the same answers from a scan of every mention (Store's default implementations).
@@ -138,7 +143,43 @@ def best_of(fn, runs: int) -> float:
     return min(times)
 
 
-def bench_slack_queries(store: TinyDBStore, mentions: list[Mention], rng: random.Random) -> None:
+def bench_postgres(url: str, count: int, lookups: int, rng: random.Random) -> None:
+    from bot.store.postgres import PostgresStore
+
+    mentions = [make_mention(i, count, rng) for i in range(count)]
+    store = PostgresStore.open(url)
+    t = time.perf_counter()
+    for m in mentions:
+        store.add_mention(m)
+    elapsed = time.perf_counter() - t
+    print(f"PostgreSQL store, {count:,} mentions (fsync and synchronous commit on)")
+    print(f"  add_mention one at a time: {count / elapsed:10,.0f} mentions/s  "
+          f"({elapsed:.2f} s; each one a committed statement)")
+    keys = [rng.choice(mentions).key for _ in range(lookups)]
+    print(f"  get_mention(key)          {stats_us(timed(store.get_mention, keys))}")
+    numbers = [rng.randint(1, count) for _ in range(lookups)]
+    print(f"  get_by_number(n)          {stats_us(timed(store.get_by_number, numbers))}")
+    fps = [rng.choice(mentions).fingerprint for _ in range(lookups)]
+    print(f"  find_by_fingerprint(fp)   {stats_us(timed(store.find_by_fingerprint, fps))}")
+    urls = [rng.choice(mentions).url for _ in range(lookups)]
+    print(f"  find_by_link(url)         {stats_us(timed(store.find_by_link, urls))}")
+    claims = rng.sample([m.key for m in mentions], min(1000, count))
+
+    def claim(key: str) -> None:
+        store.update_mention(key, lambda m: replace(m, state=State.CLAIMED, owner="U1")
+                             if m.owner is None else None)
+
+    print(f"  update_mention (claim, a transaction)  {stats_us(timed(claim, claims))}")
+    t = time.perf_counter()
+    everything = sum(1 for _ in store.iter_mentions())
+    full = time.perf_counter() - t
+    print(f"  iter_mentions() full:     {everything:,} mentions in {full * 1e3:.0f} ms "
+          f"({full / everything * 1e6:.1f} us each, decoding included)")
+    bench_slack_queries(store, mentions, rng)
+    store.close()
+
+
+def bench_slack_queries(store: Store, mentions: list[Mention], rng: random.Random) -> None:
     """The Slack side's indexed queries against the same answer from a scan of every
     mention (Store's default implementations: what /claim, permalinks, App Home and the
     escalation reminders did before)."""
@@ -442,6 +483,11 @@ def main() -> int:
                              "empty: skip)")
     parser.add_argument("--only-shape", action="store_true",
                         help="measure only the real-shape store")
+    parser.add_argument("--pg-count", type=int, default=None,
+                        help="mentions for the PostgreSQL store (default: --count)")
+    parser.add_argument("--database-url", help="a scratch PostgreSQL database to use "
+                        "(emptied first) instead of a throwaway cluster")
+    parser.add_argument("--no-postgres", action="store_true", help="TinyDB figures only")
     args = parser.parse_args()
     rng = random.Random(7)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -456,6 +502,15 @@ def main() -> int:
             return 0
         bench_journal(args.count, args.lookups, rng, Path(tmp))
         print()
+        if not args.no_postgres:
+            sys.path.insert(0, str(ROOT / "bench"))
+            from pg import postgres
+
+            with postgres(args.database_url) as url:
+                if url:
+                    bench_postgres(url, args.pg_count or args.count,
+                                   min(args.lookups, 2000), rng)
+            print()
         bench_naive(args.naive_count, min(args.lookups, 500), rng, Path(tmp))
     return 0
 

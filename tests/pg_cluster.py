@@ -42,8 +42,12 @@ def free_port() -> int:
 
 
 class Cluster:
-    def __init__(self, bindir: Path) -> None:
+    """durable=False (tests) turns fsync and synchronous commit off; benchmarks keep
+    PostgreSQL's defaults so their figures are what a real server does."""
+
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="earshot-pg-"))
         self.datadir = self.root / "data"
         self.port = 0
@@ -96,11 +100,11 @@ class Cluster:
         self._pg_ctl_start(check=True)
 
     def _pg_ctl_start(self, check: bool) -> subprocess.CompletedProcess[str]:
-        # Speed over durability: the data is thrown away at the end.
         options = (f"-p {self.port} -c listen_addresses=127.0.0.1"
-                   f" -c unix_socket_directories={self.root}"
-                   " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-                   " -c shared_buffers=32MB -c max_connections=200")
+                   f" -c unix_socket_directories={self.root} -c max_connections=200")
+        if not self.durable:  # speed over durability: the data is thrown away at the end
+            options += (" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+                        " -c shared_buffers=32MB")
         return self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.root / "log"),
                          "-o", options, "-w", "-t", "60", "start", check=check)
 

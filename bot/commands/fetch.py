@@ -60,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         # A throwaway store: a dry run can be repeated and changes nothing.
         with tempfile.TemporaryDirectory(prefix="earshot-dry-run-") as tmp:
-            return _run_once(settings, open_store(tmp), args.source, dry_run=True)
+            # embedded: never DATABASE_URL's database, whatever the environment says
+            return _run_once(settings, open_store(tmp, embedded=True), args.source,
+                             dry_run=True)
     if args.once:
         return _run_once(settings, open_data_store(settings), args.source, dry_run=False)
     return _run_forever(settings)

@@ -24,15 +24,17 @@ def database_url(env: dict[str, str] | None = None) -> str | None:
 
 
 def open_store(data_dir: str | os.PathLike[str], *, read_only: bool = False,
-               url: str | None = None) -> Store:
+               url: str | None = None, embedded: bool = False) -> Store:
     """Open the store: PostgreSQL when `url` or else DATABASE_URL is set, otherwise the
     embedded TinyDB store under `data_dir` (created if needed).
 
     read_only=True: writes raise StoreReadOnlyError. For TinyDB that is the store as it is
     on disk now, without taking the directory's lock, so it works while the bot runs
     (see docs/storage.md). Raises StoreOpenError (one line) when the database cannot be
-    used: a malformed URL, a refused password, an unreachable host, a newer schema."""
-    url = url or database_url()
+    used: a malformed URL, a refused password, an unreachable host, a newer schema.
+    embedded=True: TinyDB under `data_dir` whatever DATABASE_URL says (a dry run's
+    throwaway store)."""
+    url = None if embedded else url or database_url()
     if url:
         from bot.store.postgres import PostgresStore
         from bot.store.postgres.url import normalise

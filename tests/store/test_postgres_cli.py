@@ -113,3 +113,11 @@ def test_serve_reports_a_bad_database_url_before_anything_starts(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
     line = one_line_exit_2(proc)
     assert "DATABASE_URL is not a valid PostgreSQL URL" in line
+
+
+def test_a_dry_run_never_touches_the_database(hn, tmp_path):  # noqa: F811
+    url = f"postgresql://earshot@127.0.0.1:{free_port()}/earshot"  # nothing listens there
+    proc = run_bot(write_config(tmp_path, hn.url), url, tmp_path / "data", "fetch", "--once",
+                   "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert "hackernews: 2 fetched" in proc.stderr and not (tmp_path / "data").exists()

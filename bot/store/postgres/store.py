@@ -101,8 +101,16 @@ class PostgresStore(Store):
     # --- mentions --------------------------------------------------------------------
     def add_mention(self, mention: Mention) -> Mention:
         row = mention_row(mention)  # TypeError here (not JSON) writes nothing
-        with self._write("add_mention") as conn:
-            try:
+        try:
+            # One network round trip: BEGIN, SET, INSERT and COMMIT sent as a pipeline.
+            with self._write("add_mention") as conn, conn.pipeline(), conn.transaction():
+                # Without waiting for the WAL flush: a mention is durable once a later
+                # synchronous commit (its outbox row, its source's cursor) returns, since
+                # WAL is flushed in order; a database crash before that loses only
+                # mentions whose cursor was not saved, which the next poll fetches again
+                # (the TinyDB store's group commit makes the same promise). Waiting for
+                # one fsync per mention would cap ingest at the disk's fsync rate.
+                conn.execute("SET LOCAL synchronous_commit = off")
                 found = conn.execute(
                     "WITH n AS (UPDATE counters SET value = value + 1 WHERE name = 'mentions'"
                     " AND NOT EXISTS (SELECT 1 FROM mentions WHERE key = %(key)s)"
@@ -110,8 +118,8 @@ class PostgresStore(Store):
                     f" INSERT INTO mentions (number, {_MENTION_COLUMNS})"
                     f" SELECT n.value, {_MENTION_VALUES} FROM n RETURNING number",
                     row).fetchone()
-            except psycopg.errors.UniqueViolation:  # the same key, stored meanwhile
-                found = None
+        except psycopg.errors.UniqueViolation:  # the same key, stored meanwhile
+            found = None
         if found is None:
             raise KeyError(f"mention {row['key']} is already stored")
         mention.number = found[0]  # callers that keep their object see the number too
