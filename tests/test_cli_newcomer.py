@@ -298,3 +298,23 @@ def test_manifest_and_readme_count_the_url_fields_right():
     word = {3: "three", 4: "four", 5: "five"}[fields]
     assert f"{word} url/request_url fields" in manifest
     assert f"{word} `url`/`request_url` fields" in (ROOT / "README.md").read_text()
+
+
+def test_fetch_summary_says_why_mentions_were_dropped():
+    import io
+    from datetime import UTC, datetime
+
+    from bot.commands.fetch import print_summary
+    from bot.ingest.pipeline import PipelineResult
+    from bot.ingest.polling import PollOutcome
+    from bot.mention import Mention
+
+    def post(n: int) -> Mention:
+        return Mention(source="hackernews", native_id=str(n), text="x", url="",
+                       created_at=datetime(2026, 11, 23, tzinfo=UTC))
+
+    result = PipelineResult(dropped=[(post(1), "no brand term"), (post(2), "own account"),
+                                     (post(3), "no brand term")])
+    out = io.StringIO()
+    print_summary([PollOutcome("hackernews", ok=True, result=result, fetched=3)], out)
+    assert "3 dropped (no brand term: 2; own account: 1)" in out.getvalue()

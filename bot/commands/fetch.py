@@ -179,7 +179,6 @@ def print_summary(outcomes: list[PollOutcome], out: TextIO) -> None:
             print(f"{o.source}: failed: {error} (cursor kept; will retry)", file=out)
 
 
-
 def _why_dropped(dropped: list[tuple[Mention, str]]) -> str:
     """" (no brand term: 2; own account: 1)": why, counted, most common first."""
     if not dropped:

@@ -245,8 +245,11 @@ class WebServer:
                     pass
 
         if self._thread is not None and self._thread.is_alive():
-            server.trigger.pull_trigger(close_all)  # type: ignore[union-attr]
-            self._thread.join(5)
+            try:
+                server.trigger.pull_trigger(close_all)  # type: ignore[union-attr]
+                self._thread.join(5)
+            except OSError:  # the loop closed its trigger on the way out: close here
+                close_all()
         else:
             close_all()
         self._thread = None

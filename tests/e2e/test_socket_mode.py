@@ -203,6 +203,8 @@ def test_a_lost_connection_is_replaced_and_requests_flow_again(earshot, slack, s
     getattr(socket, how)()
     socket.wait_connected(2, timeout=20)  # a fresh apps.connections.open, a new hello
     assert len(slack.calls_to("apps.connections.open")) >= 2
+    # The client has moved over once it lets the old connection go.
+    wait_for(lambda: not socket.connections[0].open, timeout=20, what="old connection closed")
     reply = earshot.slash("/claim", m.short_id, f"after-{how}", user=ANN)
     assert reply == f"You claimed {m.short_id}."
 
