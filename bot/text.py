@@ -67,6 +67,8 @@ def clean_value(value: T) -> T:
 def clean(text: str) -> str:
     """Unescape HTML entities (twice: exports often double-escape) and normalize Unicode."""
     text = html.unescape(html.unescape(text or ""))
+    if text.isascii():  # (a constant-time flag) nothing below can change ASCII text
+        return text
     if not unicodedata.is_normalized("NFKC", text):  # a quick check, then the work
         text = unicodedata.normalize("NFKC", text)
     return text.translate(_INVISIBLE_TABLE).replace("’", "'")

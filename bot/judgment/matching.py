@@ -7,6 +7,14 @@ Terms in the config come in four shapes, each matched case-insensitively on boun
   between them;
 - @handles ("@acme"): the handle, not followed by more handle characters;
 - domains ("acme.com"): the domain or any subdomain of it ("shop.acme.com/x").
+
+Fast enough for a firehose (every Bluesky post): a cheap literal pre-filter runs first.
+A term's pattern can only match where one of its literal pieces occurs
+(case-insensitively), so a post in which no piece of any term or exclusion occurs is
+decided ("no brand term") without cleaning its text or running the exact patterns.
+Cleaning (entities, NFKC, invisible characters) is skipped for plain ASCII text
+without '&', which it cannot change. Everything else goes through the exact rules, so
+decisions are the same as without the pre-filter (tests/judgment/test_fast_matching.py).
 """
 
 from __future__ import annotations
@@ -21,27 +29,58 @@ from bot.text import clean
 log = logging.getLogger(__name__)
 
 _DOMAIN_RE = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}$", re.IGNORECASE)
+NO_TERM = "no brand term"
 
 
-def term_pattern(term: str) -> re.Pattern[str] | None:
-    """A compiled regex for one config term, or None for an empty term."""
+def _term_body(term: str) -> tuple[str, list[str]] | None:
+    """(kind, literal pieces) of a config term: kind is "handle", "domain" or "words"."""
     raw = term.strip()
     if len(raw) >= 2 and raw[0] == raw[-1] == '"':
         raw = raw[1:-1].strip()
     if not raw:
         return None
     if raw.startswith("@"):
-        # A handle ends where handle characters end; "@acme" is not "@acmesupport".
-        body = re.escape(raw)
-        return re.compile(rf"(?<![\w@]){body}(?![\w-]|\.\w|@\w)", re.IGNORECASE)
+        return "handle", [raw]
     if " " not in raw and _DOMAIN_RE.match(raw):
+        return "domain", [raw]
+    return "words", raw.split()
+
+
+def term_pattern(term: str) -> re.Pattern[str] | None:
+    """A compiled regex for one config term, or None for an empty term."""
+    shape = _term_body(term)
+    if shape is None:
+        return None
+    kind, pieces = shape
+    if kind == "handle":
+        # A handle ends where handle characters end; "@acme" is not "@acmesupport".
+        body = re.escape(pieces[0])
+        return re.compile(rf"(?<![\w@]){body}(?![\w-]|\.\w|@\w)", re.IGNORECASE)
+    if kind == "domain":
         # Subdomains count ("www.acme.com"); longer names do not ("notacme.com").
-        body = re.escape(raw)
+        body = re.escape(pieces[0])
         return re.compile(rf"(?<![\w-]){body}(?![\w-]|\.\w)", re.IGNORECASE)
-    parts = [re.escape(p) for p in raw.split()]
-    body = r"\s+".join(parts)
+    body = r"\s+".join(re.escape(p) for p in pieces)
     # Word boundaries by hand: \b misbehaves when a term starts or ends with a symbol.
     return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
+
+
+def required_literals(terms: list[str]) -> list[str]:
+    """Pieces of text such that every match of any of `terms` contains one of them.
+
+    A term whose pieces already contain a chosen (ASCII) literal needs none of its own:
+    with "Acme" chosen, "@acme", "acme.com" and "Acme Cloud" are covered by "acme".
+    Otherwise a term contributes its longest piece (longer pieces are rarer)."""
+    # One-piece terms first: they have no choice, and cover phrases that contain them.
+    shapes = sorted((s[1] for t in terms if (s := _term_body(t))),
+                    key=lambda pieces: (len(pieces), max(len(p) for p in pieces)))
+    chosen: list[str] = []
+    for pieces in shapes:
+        lowered = [p.lower() for p in pieces]
+        if any(lit.isascii() and lit.lower() in piece for lit in chosen for piece in lowered):
+            continue
+        chosen.append(max(pieces, key=len))
+    return chosen
 
 
 def normalize_handle(value: str) -> str:
@@ -61,6 +100,45 @@ def _display(term: str) -> str:
     return term.strip().strip('"')
 
 
+# The only characters outside ASCII that case-insensitive matching (re.IGNORECASE)
+# takes for an ASCII letter or digit (checked over all of Unicode by a test).
+ASCII_LOOKALIKES = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
+
+
+class LiteralFilter:
+    """"Could any of these literals occur (case-insensitively)?" in one cheap pass: False
+    means certainly not.
+
+    For ASCII literals the text is lower-cased once and searched with `in` (CPython's
+    fast substring search). That finds every case-insensitive occurrence: the few
+    non-ASCII characters the regex engine takes for ASCII letters are mapped first.
+    Literals that are not ASCII go through one compiled case-insensitive alternation,
+    the same matching as the term patterns.
+    """
+
+    def __init__(self, literals: list[str]) -> None:
+        unique = list(dict.fromkeys(lit for lit in literals if lit))
+        self.ascii = tuple(dict.fromkeys(lit.lower() for lit in unique if lit.isascii()))
+        other = [lit for lit in unique if not lit.isascii()]
+        self.other = (re.compile("|".join(map(re.escape, other)), re.IGNORECASE)
+                      if other else None)
+
+    def may_match(self, text: str) -> bool:
+        if self.other is not None and self.other.search(text):
+            return True
+        if not self.ascii:
+            return False
+        if not text.isascii():
+            for char, letter in ASCII_LOOKALIKES:
+                if char in text:
+                    text = text.replace(char, letter)
+        low = text.lower()
+        for lit in self.ascii:
+            if lit in low:
+                return True
+        return False
+
+
 class Matcher:
     """Decides whether a fetched post is a mention worth keeping."""
 
@@ -69,23 +147,39 @@ class Matcher:
         self._terms = [(t, p) for t in brand.terms if (p := term_pattern(t))]
         self._exclude = [(t, p) for t in brand.exclude if (p := term_pattern(t))]
         self._own = {normalize_handle(a) for a in brand.own_accounts if a.strip()}
+        # Every normalized own handle contains its part before '@' as written in the
+        # author field (lower-cased): a cheap test before normalizing the author.
+        self._own_pieces = tuple({h.split("@", 1)[0] for h in self._own})
         self._languages = {lang.lower().split("-")[0] for lang in brand.languages}
+        self.prefilter = LiteralFilter(required_literals([*brand.terms, *brand.exclude]))
 
     def drop_reason(self, mention: Mention) -> str | None:
         """None to keep the mention; otherwise why it is dropped, in a few words."""
-        if self._own and mention.author and normalize_handle(mention.author) in self._own:
+        if self._own and mention.author and self._is_own(mention.author):
             return "own account"
         if self._languages and mention.language:
             lang = mention.language.lower().replace("_", "-").split("-")[0]
             if lang not in self._languages:
                 return f"language {lang}"
-        haystack = clean(" ".join(p for p in (mention.title, mention.text, mention.url) if p))
+        raw = " ".join(p for p in (mention.title, mention.text, mention.url) if p)
+        if raw.isascii() and "&" not in raw:
+            haystack = raw  # clean() cannot change plain ASCII without entities
+        else:
+            haystack = clean(raw)
+        if not self.prefilter.may_match(haystack):
+            return NO_TERM
         for term, pattern in self._exclude:
             if pattern.search(haystack):
                 return f"excluded term '{_display(term)}'"
         if not self.matched_terms(haystack):
-            return "no brand term"
+            return NO_TERM
         return None
+
+    def _is_own(self, author: str) -> bool:
+        low = author.lower()
+        if not any(piece in low for piece in self._own_pieces):
+            return False
+        return normalize_handle(author) in self._own
 
     def matched_terms(self, text: str) -> list[str]:
         """The brand terms found in `text` (as written in the config, without quotes)."""
