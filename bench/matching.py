@@ -9,7 +9,7 @@ and long posts, a quarter not plain ASCII, ~0.5% mentioning the brand) and for i
 short and long posts apart:
 - `matcher`: Matcher.drop_reason, the decision the pipeline makes (own accounts,
   languages, cleaning, exclusions, terms), with its literal pre-filter;
-- `reference`: today's matcher before the pre-filter (tests/matching_reference.py);
+- `reference`: today's matcher before the pre-filter (tests.judgment.matching_reference.py);
 - `one regex`: all brand terms as one compiled case-insensitive expression searched
   in the raw text: no cleaning, no exclusions, no own accounts; a lower bound on cost.
 Then the number of decisions (keep/drop and the reason) that differ from the reference
@@ -31,11 +31,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.synthetic import make_posts  # noqa: E402
-from bot.matching import Matcher, term_pattern  # noqa: E402
+from bot.judgment.matching import Matcher, term_pattern  # noqa: E402
 from bot.mention import Mention  # noqa: E402
 from bot.settings import BrandSettings  # noqa: E402
+from tests.judgment.matching_reference import ReferenceMatcher  # noqa: E402
 from tests.judgment.tricky import BRANDS, cases  # noqa: E402
-from tests.matching_reference import ReferenceMatcher  # noqa: E402
 
 BRAND = BrandSettings("Acme", terms=("Acme", '"Acme Cloud"', "@acme", "acme.com"),
                       exclude=("Acme Corporation cartoon", "Wile E. Coyote"),

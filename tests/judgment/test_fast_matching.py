@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import sys
 
-from bot.matching import ASCII_LOOKALIKES, LiteralFilter, Matcher, required_literals
+from bot.judgment.matching import ASCII_LOOKALIKES, LiteralFilter, Matcher, required_literals
 from bot.settings import BrandSettings
+from tests.judgment.matching_reference import ReferenceMatcher
 from tests.judgment.tricky import BRANDS, cases
-from tests.matching_reference import ReferenceMatcher
 
 
 def test_decisions_and_reasons_equal_the_reference_on_the_tricky_corpus():
