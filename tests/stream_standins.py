@@ -255,8 +255,7 @@ class MastodonStreamStandIn(_StandIn):
 
     def _process_request(self, connection: ServerConnection, request: Any) -> Response | None:
         if request.headers.get("Upgrade", "").lower() == "websocket" and not self.not_websocket:
-            if self.token and "stream=public" in request.path and request.headers.get(
-                    "Authorization") != f"Bearer {self.token}":
+            if self.token and request.headers.get("Authorization") != f"Bearer {self.token}":
                 return connection.respond(401, "This method requires an authenticated user")
             return None
         self.rest.append(request.path)

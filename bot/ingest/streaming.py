@@ -177,6 +177,14 @@ class StreamRunner:
             except queue.Empty:
                 if self._stop.is_set() and not any(t.is_alive() for t in self._threads[1:]):
                     break
+                # A reader records a position only after queueing that event's match, so
+                # with the queue still empty after this snapshot, all up to it is stored.
+                read = dict(self._read)
+                if self._queue.empty():
+                    self._done.update(read)
+                if time.monotonic() - last_save >= self.save_every:
+                    self._save()
+                    last_save = time.monotonic()
                 continue
             if mention is not None and not self._store(mention):
                 break  # stopped while the store was failing: the cursor stays before it

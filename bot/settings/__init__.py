@@ -327,6 +327,9 @@ def _parse_sources(v: _Validator, raw: dict[str, Any], env: dict[str, str]
                                   f"environment variable {var} is not set "
                                   f"(needed by the enabled source '{name}')")
             credentials[cred] = value
+        if options.get("public") and "access_token_env" not in env_names:
+            raise ConfigError(v.path, f"{key}.public", "the public stream needs an access "
+                                                       "token: set access_token_env too")
         out[name] = SourceSettings(
             name=name, enabled=enabled, base_url=base_url,
             interval_minutes=v.positive_int(src, f"{key}.interval_minutes",

@@ -59,6 +59,9 @@ class StreamChannel(ABC):
 
     key: str
     endpoints: list[str]
+    # The server resumes from the position (a cursor it may refuse): after repeated
+    # failures at one position, resume live. False: the position is only ours.
+    server_position: bool = True
 
     @abstractmethod
     def url(self, endpoint: str, position: Any) -> str:
@@ -211,7 +214,8 @@ class StreamReader:
                         _short(self.endpoint), error)
         else:
             log.debug("%s: still failing (%d): %s", self.name, self.failures, error)
-        if start is not None and self._stale >= self.give_up_cursor_after:
+        if (start is not None and self.channel.server_position
+                and self._stale >= self.give_up_cursor_after):
             log.warning("%s: %d connections in a row ended at the stored position %s "
                         "without an event; resuming live: posts since then are missed",
                         self.name, self._stale, start)
