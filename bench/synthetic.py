@@ -56,14 +56,16 @@ def _words(rng: random.Random, length: int, exotic: bool) -> str:
     return " ".join(out)
 
 
-def make_posts(count: int, *, seed: int = 13, match_rate: float = 0.005) -> list[Post]:
-    """`count` posts; deterministic for a seed."""
+def make_posts(count: int, *, seed: int = 13, match_rate: float = 0.005,
+               long_share: float = 0.15) -> list[Post]:
+    """`count` posts; deterministic for a seed. `long_share=0` for Bluesky alone (its
+    posts are at most 300 characters)."""
     rng = random.Random(seed)
     posts = []
     for i in range(count):
         r = rng.random()
-        length = (rng.randint(20, 140) if r < 0.5 else rng.randint(140, 300) if r < 0.85
-                  else rng.randint(1000, 4000))
+        length = (rng.randint(1000, 4000) if r < long_share else rng.randint(20, 140)
+                  if r < long_share + (1 - long_share) * 0.6 else rng.randint(140, 300))
         exotic = rng.random() < 0.25
         text = _words(rng, length, exotic)
         brand = rng.random() < match_rate

@@ -99,7 +99,7 @@ class StreamRunner:
                                   daemon=True)
         self._threads = [worker]
         for channel in self.channels:
-            reader = StreamReader(channel, self._emitter(channel.key),
+            reader = StreamReader(channel, self._emitter(channel),
                                   self._position(channel.key), self._stop,
                                   name=self.name if len(self.channels) == 1
                                   else f"{self.name} {channel.key}", **self.reader_options)
@@ -131,7 +131,8 @@ class StreamRunner:
     def _position(self, key: str) -> Callable[[], Any]:
         return lambda: self._read.get(key, self._saved.get(key))
 
-    def _emitter(self, key: str) -> Callable[[StreamItem], None]:
+    def _emitter(self, channel: StreamChannel) -> Callable[[StreamItem], None]:
+        key, complete = channel.key, channel.complete
         next_mark = [time.monotonic() + MARK_EVERY]
         drop_reason = self.matcher.drop_reason
         stats = self.stats
@@ -141,7 +142,7 @@ class StreamRunner:
             stats.read += 1
             if item.mention is not None and drop_reason(item.mention) is None:
                 stats.matched += 1
-                self._put((key, item.position, item.mention))
+                self._put((key, item.position, complete(item.mention)))
             if item.position is not None:
                 self._read[key] = item.position
                 now = clock()

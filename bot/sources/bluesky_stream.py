@@ -27,13 +27,15 @@ from urllib.parse import urlencode
 
 from bot.mention import Mention, parse_time
 from bot.settings import BrandSettings, SourceSettings
-from bot.sources.bluesky import POST_URL, _expand_links
+from bot.sources.bluesky import _expand_links
 from bot.sources.streaming import MalformedEvent, StreamChannel, StreamItem
 
 log = logging.getLogger(__name__)
 
 POST = "app.bsky.feed.post"
 FUTURE_SLACK_US = 60 * 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a draft's time until `complete` sets it
+_DRAFT = "_commit"  # extra key holding the raw commit of a draft
 
 
 class JetstreamChannel(StreamChannel):
@@ -82,21 +84,45 @@ class JetstreamChannel(StreamChannel):
             return [StreamItem(time_us, None)]
         return [StreamItem(time_us, post_mention(event["did"], commit, time_us))]
 
+    def complete(self, mention: Mention) -> Mention:
+        return complete(mention)
+
 
 def post_mention(did: str, commit: dict[str, Any], time_us: int) -> Mention | None:
-    """The Mention for a created post (None for a post without text)."""
+    """A draft Mention for a created post (None for a post without text): what matching
+    reads (text, url, author, language). `complete` adds the rest to the few kept."""
     record = commit["record"]
     rkey = commit["rkey"]
     if not isinstance(did, str) or not did.startswith("did:") or not isinstance(rkey, str):
         raise MalformedEvent("a commit without a did or rkey")
     if not isinstance(record, dict):
         raise MalformedEvent("a commit without a record")
-    text = _expand_links(record)
+    text = record.get("text")
+    if not isinstance(text, str):
+        raise MalformedEvent("a post record without text")
+    # Shortened link labels matter to matching ("acme.com/..."); most posts have none.
+    text = _expand_links(record) if record.get("facets") else text.strip()
     if not text:
         return None
-    uri = f"at://{did}/{POST}/{rkey}"
-    extra: dict[str, Any] = {"uri": uri, "time_us": time_us}
-    if commit.get("cid"):
+    langs = record.get("langs")
+    language = (langs[0].split("-")[0].lower()
+                if isinstance(langs, list) and langs and isinstance(langs[0], str) else None)
+    return Mention("bluesky", f"at://{did}/{POST}/{rkey}", text,
+                   f"https://bsky.app/profile/{did}/post/{rkey}", _EPOCH, did,
+                   language=language or None, extra={"time_us": time_us, _DRAFT: commit})
+
+
+def complete(mention: Mention) -> Mention:
+    """The post's time and the strong refs a reply needs (`uri`, `cid`, thread root,
+    parent, quoted post), for a draft that matched."""
+    commit = mention.extra.pop(_DRAFT, None)
+    if commit is None:
+        return mention
+    record = commit["record"]
+    uri = mention.native_id
+    extra = mention.extra
+    extra["uri"] = uri
+    if isinstance(commit.get("cid"), str):
         extra["cid"] = commit["cid"]
     reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
     root, parent = _ref(reply.get("root")), _ref(reply.get("parent"))
@@ -109,13 +135,8 @@ def post_mention(did: str, commit: dict[str, Any], time_us: int) -> Mention | No
     quoted = _quoted(record.get("embed"))
     if quoted:
         extra["quote_uri"], extra["quote_cid"] = quoted
-    langs = record.get("langs") or []
-    language = (langs[0].split("-")[0].lower()
-                if isinstance(langs, list) and langs and isinstance(langs[0], str) else None)
-    return Mention(source="bluesky", native_id=uri, text=text,
-                   url=POST_URL.format(handle=did, rkey=rkey),
-                   created_at=_created_at(record.get("createdAt"), time_us), author=did,
-                   language=language or None, extra=extra)
+    mention.created_at = _created_at(record.get("createdAt"), extra["time_us"])
+    return mention
 
 
 def _ref(value: Any) -> tuple[str, str] | None:

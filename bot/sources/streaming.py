@@ -79,6 +79,11 @@ class StreamChannel(ABC):
         """The items in one message; raise MalformedEvent (or any ValueError,
         LookupError, TypeError) for a message that cannot be read."""
 
+    def complete(self, mention: Mention) -> Mention:
+        """Fill in what matching does not need, for a mention that matched (decoding
+        every post of a firehose in full would cost more than matching it)."""
+        return mention
+
     def check_position(self, position: Any) -> Any:
         """The position to resume from (a channel may refuse a stored one: None)."""
         return position
