@@ -7,8 +7,9 @@ pipeline (judge, store) -> outbox -> Slack stand-in.
 The stand-ins (tests/stream_standins.py, tests/slack_standin.py) run in a child process,
 so the CPU figures are the bot's alone. The Jetstream stand-in sends the synthetic
 stream (bench/synthetic.py, Bluesky lengths: up to 300 characters, a quarter not plain
-ASCII) as fast as the bot reads it; Slack's pacing is out of the way (the stand-in's
-limit and the outbox's pace set high). Prints, per run and as min / median:
+ASCII) as fast as the bot reads it, or at `--rate` posts/s like a live stream; Slack's
+pacing is out of the way (the stand-in's limit and the outbox's pace set high). Prints,
+per run and as min / median:
 - posts/s sustained: events read from the first to the last;
 - CPU per post: the bot process's CPU time over all events;
 - arrival -> chat.postMessage, p50 / p99, over the matches: from the moment the reader
@@ -62,13 +63,14 @@ base_url = "{url}"
 """
 
 
-def standins(count: int, seed: int, conn: Any) -> None:
+def standins(count: int, seed: int, rate: float | None, conn: Any) -> None:
     """Child process: serve the stream and Slack; report post times when told."""
     from tests.slack_standin import SlackStandIn
     from tests.stream_standins import T0_US, JetstreamStandIn, Raw, post_event
 
     posts = make_posts(count, seed=seed, long_share=0.0)
     js = JetstreamStandIn()
+    js.rate = rate
     # Pre-encoded frames: the stand-in's own JSON encoding is not what is measured.
     js.events = [Raw(json.dumps(post_event(f"did:plc:u{i % 50_000}", f"r{i}", p.text,
                                            T0_US + i * 10, record={"langs": [
@@ -89,10 +91,10 @@ def standins(count: int, seed: int, conn: Any) -> None:
     slack.stop()
 
 
-def one_run(count: int, seed: int) -> dict[str, float]:
+def one_run(count: int, seed: int, rate: float | None = None) -> dict[str, float]:
     sys.setswitchinterval(SWITCH_INTERVAL)  # as `serve` does when it runs streams
     parent, child = mp.Pipe()
-    proc = mp.Process(target=standins, args=(count, seed, child), daemon=True)
+    proc = mp.Process(target=standins, args=(count, seed, rate, child), daemon=True)
     proc.start()
     js_url, slack_url, _ = parent.recv()
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,11 +160,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rate", type=float, default=0,
+                        help="replay at this many posts/s (default: as fast as read)")
     args = parser.parse_args()
-    print(f"{args.count:,} synthetic posts per run through the whole path, {args.runs} runs")
+    pace = f"at {args.rate:,.0f} posts/s" if args.rate else "as fast as the bot reads"
+    print(f"{args.count:,} synthetic posts per run through the whole path, {pace}, "
+          f"{args.runs} runs")
     runs = []
     for i in range(args.runs):
-        r = one_run(args.count, seed=13 + i)
+        r = one_run(args.count, seed=13 + i, rate=args.rate or None)
         runs.append(r)
         print(f"run {i + 1}: {r['rate']:8,.0f} posts/s  {r['cpu_us']:6.1f} us CPU/post  "
               f"arrival->chat.postMessage p50 {r['p50'] * 1000:6.0f} ms  p99 "

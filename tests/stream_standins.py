@@ -103,6 +103,7 @@ class JetstreamStandIn(_StandIn):
         self.oldest_cursor: int | None = None
         self.sent = 0  # frames sent, all connections
         self.send_times: dict[int, float] = {}  # time_us -> perf_counter when first sent
+        self.rate: float | None = None  # events per second per connection; None: no pause
 
     @property
     def url(self) -> str:
@@ -140,6 +141,7 @@ class JetstreamStandIn(_StandIn):
         index = 0 if cursor is None else next(
             (i for i, e in enumerate(self.events) if _time_of(e) >= cursor), len(self.events))
         sent_here = 0
+        started = time.perf_counter()
         try:
             while not self.stopping:
                 with self._cond:
@@ -152,6 +154,10 @@ class JetstreamStandIn(_StandIn):
                     if drop is not None and sent_here >= drop:
                         _abort(ws)
                         return
+                    if self.rate and sent_here % 50 == 0:  # paced like a live stream
+                        ahead = started + sent_here / self.rate - time.perf_counter()
+                        if ahead > 0:
+                            time.sleep(ahead)
                     _send(ws, event)
                     self.sent += 1
                     sent_here += 1

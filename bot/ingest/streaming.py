@@ -86,6 +86,7 @@ class StreamRunner:
         self._read: dict[str, Any] = {}  # channel key -> last position read
         self._done: dict[str, Any] = {}  # channel key -> last position fully handled
         self._next_warning = warn_backlog
+        self._store_failing = False
 
     # --- lifecycle -------------------------------------------------------------------
     def start(self) -> StreamRunner:
@@ -203,14 +204,18 @@ class StreamRunner:
             except Exception as exc:  # the store or the judge failed: retry, keep reading
                 failures += 1
                 wait = min(2.0 ** (failures - 1), MAX_RETRY_WAIT)
-                if failures == 1:
-                    log.exception("%s: cannot store %s (%s); retrying", self.name,
-                                  mention.key, exc)
+                if not self._store_failing:  # once per outage
+                    self._store_failing = True
+                    log.exception("%s: cannot store %s (%s); retrying with backoff, the "
+                                  "stream keeps reading", self.name, mention.key, exc)
+                else:
+                    log.debug("%s: still cannot store %s: %s", self.name, mention.key, exc)
                 if self._stop.wait(wait):
                     return False
                 continue
-            if failures:
-                log.info("%s: storing again after %d failure(s)", self.name, failures)
+            if self._store_failing:
+                self._store_failing = False
+                log.info("%s: storing again", self.name)
             self.stats.stored += len(result.new)
             self.stats.repeats += result.seen
             if self.on_stored is not None:

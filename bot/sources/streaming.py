@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_FRAME = 16 * 2**20
 MAX_EVENT = 2**20  # a post event is a few kB; anything over this is not one
 MAX_BACKOFF = 60.0
+HEALTHY_AFTER = 30.0  # seconds a connection must last to count as working
 
 
 @dataclass(slots=True)
@@ -114,6 +116,7 @@ class StreamReader:
         self._warned: set[str] = set()  # problems already warned about in this outage
         self.connections = 0  # opened, for tests and metrics
         self._delivered = 0  # messages received on the current connection
+        self._opened_at: float | None = None  # monotonic time the connection opened
         self.skipped = 0  # malformed messages
 
     @property
@@ -124,7 +127,7 @@ class StreamReader:
         """Read until `stop` is set. Never raises: every failure is retried."""
         while not self.stop.is_set():
             start = self._resume_position()
-            self._delivered = 0
+            self._delivered, self._opened_at = 0, None
             try:
                 self._session(start)
                 error = "the server closed the stream"
@@ -141,7 +144,11 @@ class StreamReader:
                 error = "unexpected error (logged above)"
             if self.stop.is_set():
                 break
-            self._failed(error, self._delivered, start)
+            # A connection that stayed up a while was healthy even if it was quiet
+            # (a rare hashtag): its end starts a new outage, not more of the old one.
+            healthy = self._delivered or (self._opened_at is not None and
+                                          time.monotonic() - self._opened_at > HEALTHY_AFTER)
+            self._failed(error, healthy, start)
             self.stop.wait(self._delay())
 
     def _resume_position(self) -> Any:
@@ -154,8 +161,9 @@ class StreamReader:
         with connect(url, additional_headers=self.channel.headers(),
                      user_agent_header=USER_AGENT, open_timeout=self.open_timeout,
                      max_size=MAX_FRAME, ping_interval=self.ping_interval,
-                     close_timeout=2, proxy=None) as ws:
+                     close_timeout=2) as ws:  # HTTPS_PROXY etc. are honoured
             self.connections += 1
+            self._opened_at = time.monotonic()
             for item in self.channel.opened(ws, start):
                 self.emit(item)
             while not self.stop.is_set():
@@ -204,8 +212,8 @@ class StreamReader:
         self._stale = 0
         self._warned.clear()
 
-    def _failed(self, error: str, delivered: int, start: Any) -> None:
-        if delivered:  # the connection worked for a while, then dropped
+    def _failed(self, error: str, healthy: bool, start: Any) -> None:
+        if healthy:  # the connection worked for a while, then dropped
             log.warning("%s: stream from %s dropped (%s); reconnecting", self.name,
                         _short(self.endpoint), error)
             self.failures = 1
