@@ -74,6 +74,43 @@ def clean(text: str) -> str:
     return text.translate(_INVISIBLE_TABLE).replace("’", "'")
 
 
+# Above this code point no character's NFKC form holds an ASCII or invisible character
+# (checked by tests/judgment/test_fast_matching.py over all of Unicode).
+NFKC_SCAN_END = 0x20000
+
+
+@lru_cache(maxsize=1)
+def _cleaned_into() -> dict[str, frozenset[str]]:
+    """For each character that `clean` can produce from another one: the non-ASCII
+    characters it comes from (NFKC forms, either case). About 50 ms, once."""
+    out: dict[str, set[str]] = {}
+    for code in range(0x80, NFKC_SCAN_END):
+        char = chr(code)
+        if not unicodedata.decomposition(char):
+            continue  # no decomposition: its own NFKC form (and much faster to ask)
+        form = unicodedata.normalize("NFKC", char)
+        for made in set(form.lower()):
+            if made.isascii() or _INVISIBLE_RE.match(made) or made == "’":
+                out.setdefault(made, set()).add(char)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def chars_cleaned_into(targets: str) -> str:
+    """The characters of a text that `clean` might turn into (or make adjacent to) any of
+    the lower-case `targets`: their non-ASCII sources, invisible characters (removed),
+    "’" (made "'"), and whatever produces those. A text without any of them and without
+    '&' keeps every occurrence of `targets` where it was after cleaning."""
+    table = _cleaned_into()
+    found: set[str] = set("\u200b\u200c\u200d\u200e\u200f\u2060\ufe0e\ufe0f")
+    found |= {chr(c) for c in range(0x1F3FB, 0x1F400)}  # the skin-tone modifiers
+    wanted = set(targets) | {"’"} | {c for c in table if not c.isascii()}
+    for char in wanted:
+        found |= table.get(char, frozenset())
+    if "'" in targets:
+        found.add("’")
+    return "".join(sorted(found))
+
+
 def strip_urls(text: str) -> str:
     return URL_RE.sub(" ", text)
 

@@ -13,8 +13,10 @@ A term's pattern can only match where one of its literal pieces occurs
 (case-insensitively), so a post in which no piece of any term or exclusion occurs is
 decided ("no brand term") without cleaning its text or running the exact patterns.
 Cleaning (entities, NFKC, invisible characters) is skipped for plain ASCII text
-without '&', which it cannot change. Everything else goes through the exact rules, so
-decisions are the same as without the pre-filter (tests/judgment/test_fast_matching.py).
+without '&', which it cannot change, and for any text without '&' and without a
+character that cleaning could turn into a literal's (most emoji, CJK, accents, "…").
+Everything else goes through the exact rules, so decisions are the same as without the
+pre-filter (tests/judgment/test_fast_matching.py).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import re
 
 from bot.mention import Mention
 from bot.settings import BrandSettings
-from bot.text import clean
+from bot.text import chars_cleaned_into, clean
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +153,13 @@ class Matcher:
         # author field (lower-cased): a cheap test before normalizing the author.
         self._own_pieces = tuple({h.split("@", 1)[0] for h in self._own})
         self._languages = {lang.lower().split("-")[0] for lang in brand.languages}
-        self.prefilter = LiteralFilter(required_literals([*brand.terms, *brand.exclude]))
+        literals = required_literals([*brand.terms, *brand.exclude])
+        self.prefilter = LiteralFilter(literals)
+        # Characters of a raw text that clean() might turn into a literal's characters.
+        # Only for ASCII literals: NFKC composes non-ASCII letters from several.
+        unsafe = chars_cleaned_into("".join(lit.lower() for lit in literals))
+        self._unsafe = (re.compile("[" + "".join(map(re.escape, unsafe)) + "]")
+                        if literals and all(lit.isascii() for lit in literals) else None)
 
     def drop_reason(self, mention: Mention) -> str | None:
         """None to keep the mention; otherwise why it is dropped, in a few words."""
@@ -165,6 +173,12 @@ class Matcher:
         if raw.isascii() and "&" not in raw:
             haystack = raw  # clean() cannot change plain ASCII without entities
         else:
+            if (self._unsafe is not None and "&" not in raw
+                    and self._unsafe.search(raw) is None
+                    and not self.prefilter.may_match(raw)):
+                # No character clean() could turn into a literal's: the literals are
+                # absent after cleaning too, and cleaning (NFKC) is the costly part.
+                return NO_TERM
             haystack = clean(raw)
         if not self.prefilter.may_match(haystack):
             return NO_TERM

@@ -68,3 +68,26 @@ def _mention(text: str, author: str = "x"):
 
     from bot.mention import Mention
     return Mention("t", "1", text, "", datetime(2026, 1, 1, tzinfo=UTC), author=author)
+
+
+def test_no_character_beyond_the_scanned_range_cleans_into_ascii_or_invisible():
+    import unicodedata
+
+    from bot.text import _INVISIBLE_RE, NFKC_SCAN_END
+    for code in range(NFKC_SCAN_END, sys.maxunicode + 1):
+        if not unicodedata.decomposition(chr(code)):
+            continue  # a character without a decomposition is its own NFKC form
+        form = unicodedata.normalize("NFKC", chr(code))
+        assert not any(c.isascii() or _INVISIBLE_RE.match(c) or c == "’" for c in form), \
+            hex(code)
+
+
+def test_texts_without_cleanable_characters_skip_cleaning_yet_decide_the_same():
+    m = Matcher(BRANDS[1])
+    assert m._unsafe is not None
+    assert m._unsafe.search("日本語 😀 café naïve … “quotes”") is None  # decided raw
+    assert m._unsafe.search("ﬃ") is None  # "ffi": no letter of "acme" or "coyote"
+    for text in ("ａｃｍｅ", "𝐀𝐜𝐦𝐞", "Ac\u200bme", "ⓐⓒⓜⓔ", "ﬅ"):
+        assert m._unsafe.search(text), text  # cleaned first
+    assert Matcher(BRANDS[5])._unsafe is None  # a non-ASCII literal: always cleaned
+

@@ -47,6 +47,10 @@ TEXTS = (
     "ẞtraße", "Acme's", "acme’s", "acmé", "acme\u0301", "ACME!!!", "«Acme»", "「Acme」",
     "アクメ Acme", "ＡＴ＆Ｔ", "A T & T", "at&t", "", " ", "@acme@mastodon.social",
     "https://bsky.app/profile/acme.bsky.social/post/3k", "ACME.COM/PATH",
+    "Acme… really", "日本語のAcmeです", "Ａcme…", "acme\u0301 …", "ac…me", "＠acme", "acme．com",
+    "ａｃｍｅ．ｃｏｍ", "ｃｏｙｏｔｅ", "Wile E. Ｃoyote", "acme\u2024com", "ＡＴ&amp;Ｔ",
+    "😀acme😀", "acme\u200d", "\u200dacme", "Ac\u2060me…", "ca\u0301fe\u0301 noir",
+    "CAFE\u0301 NOIR",
 )
 AUTHORS = ("someone", "@Acme", "acme", "ACME@mastodon.social", "https://mastodon.social/@acme",
            "acme.bsky.social", "https://bsky.app/profile/acme.bsky.social", "acmefan",
