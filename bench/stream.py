@@ -46,12 +46,20 @@ CONFIG = """
 [brand]
 terms = ["Acme", "\\"Acme Cloud\\"", "@acme", "acme.com"]
 exclude = ["Acme Corporation cartoon"]
+# Four departments, so matches spread over four channels as in a real workspace (the
+# outbox posts one message at a time per channel, each durably marked first).
 [departments.support]
 channel = "CSUPPORT"
-keywords = ["help", "support", "broken"]
+keywords = ["help", "support", "broken", "phone", "love"]
 [departments.billing]
 channel = "CBILLING"
-keywords = ["refund", "charged", "invoice"]
+keywords = ["refund", "charged", "invoice", "order"]
+[departments.engineering]
+channel = "CENGINEERING"
+keywords = ["bug", "server", "deploy", "fix", "app", "cloud"]
+[departments.product]
+channel = "CPRODUCT"
+keywords = ["update", "release", "game", "music", "camera"]
 [routing]
 default = "support"
 [escalation]
