@@ -350,7 +350,8 @@ def _check_urls(v: _Validator, key: str, spec: SourceSpec, base_url: str,
     for opt, url in urls:
         if not re.match(rf"^(?:{schemes})://[^/\s]+", url):
             raise ConfigError(v.path, f"{key}.{opt}",
-                              f"expected an {what} URL, got {_show(url)}")
+                              f"expected {'an' if what.startswith('h') else 'a'} {what} URL, "
+                              f"got {_show(url)}")
     for opt in spec.url_lists:
         options[opt] = [url.rstrip("/") for url in options[opt]]
     if isinstance(options.get("rewind_seconds"), bool) or options.get("rewind_seconds", 0) < 0:
