@@ -35,3 +35,13 @@ def test_mastodon_stream_instances_are_checked(make_settings):
     assert s.sources["mastodon_stream"].options["instances"] == ["https://hachyderm.io"]
     with pytest.raises(ConfigError, match="mastodon_stream.instances: expected an http\\(s\\)"):
         make_settings('[sources.mastodon_stream]\ninstances = ["wss://x.example"]\n')
+
+
+def test_fetch_says_a_stream_is_read_by_serve(make_settings, tmp_path, capsys):
+    from bot.__main__ import main
+    make_settings('[sources.bluesky_stream]\n')  # writes tmp_path / "earshot.toml"
+    config = str(tmp_path / "earshot.toml")
+    assert main(["fetch", "--once", "--source", "bluesky_stream", "--config", config]) == 2
+    assert "a live stream, read by `serve`" in capsys.readouterr().err
+    assert main(["fetch", "--once", "--config", config]) == 2
+    assert "streams are read by `serve`" in capsys.readouterr().err
