@@ -134,7 +134,7 @@ class StreamReader:
             except ConnectionClosed as exc:
                 error = _closed_reason(exc)
             except InvalidStatus as exc:
-                error = f"not a WebSocket endpoint (HTTP {exc.response.status_code})"
+                error = _refused(exc.response.status_code)
             except InvalidURI as exc:
                 error = f"bad URL: {exc}"
             except (InvalidHandshake, OSError, TimeoutError, EOFError) as exc:
@@ -243,6 +243,14 @@ class StreamReader:
         if self.failures <= 1:
             return self.backoff if self.failures else 0.0
         return min(self.backoff * 2 ** (self.failures - 1), self.max_backoff)
+
+
+def _refused(status: int) -> str:
+    if status in (401, 403):
+        return f"refused (HTTP {status}): check the access token"
+    if status == 429:
+        return "rate limited (HTTP 429)"
+    return f"not a WebSocket endpoint (HTTP {status})"
 
 
 def _closed_reason(exc: ConnectionClosed) -> str:

@@ -115,3 +115,18 @@ def test_a_malformed_event_is_skipped_with_one_warning(mastodon_stream, make_set
     warnings = [rec.message for rec in caplog.records if rec.levelno == logging.WARNING]
     assert sum("malformed" in w for w in warnings) == 1
     assert len(mastodon_stream.connections) == 1
+
+
+def test_a_refused_token_is_one_clear_warning(make_settings, store, caplog):
+    with MastodonStreamStandIn() as ms:
+        ms.token = "right"
+        settings = make_settings(config(ms.url, 'access_token_env = "MASTODON_TOKEN"'),
+                                 env={"MASTODON_TOKEN": "wrong"})
+        r = start(settings, store)
+        try:
+            wait_for(lambda: r.readers[0].failures >= 3, what="three refusals")
+        finally:
+            r.stop()
+    warnings = [rec.message for rec in caplog.records if rec.levelno == logging.WARNING]
+    assert sum("refused (HTTP 401): check the access token" in w for w in warnings) == 1
+    assert not [rec for rec in caplog.records if rec.exc_info]
