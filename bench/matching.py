@@ -13,8 +13,8 @@ short and long posts apart:
 - `one regex`: all brand terms as one compiled case-insensitive expression searched
   in the raw text: no cleaning, no exclusions, no own accounts; a lower bound on cost.
 Then the number of decisions (keep/drop and the reason) that differ from the reference
-on the tricky-case corpus (tests/judgment/tricky.py), and on the synthetic one. Both
-must be 0.
+on the tricky-case corpus (tests/judgment/tricky.py), on the synthetic one and (when
+../shared/data is there) on real airline tweets. All must be 0.
 """
 
 from __future__ import annotations
@@ -94,6 +94,27 @@ def main() -> None:
           f"{differ} decisions differ from the reference")
     print(f"synthetic corpus: {kept:,} kept of {len(mentions):,}, {differ_synth} decisions "
           "differ from the reference")
+    real = airline_tweets()
+    if real:
+        airline = BrandSettings("United", terms=("United", "@united", '"Southwest Air"',
+                                                 "delta.com", "@JetBlue"),
+                                exclude=("United States",))
+        a, b = Matcher(airline), ReferenceMatcher(airline)
+        kept = sum(a.drop_reason(m) is None for m in real)
+        differ = sum(a.drop_reason(m) != b.drop_reason(m) for m in real)
+        print(f"real airline tweets: {kept:,} kept of {len(real):,}, {differ} decisions "
+              "differ from the reference")
+
+
+def airline_tweets() -> list[Mention]:
+    """The shared airline tweets (../shared/data), if present: real text to compare on."""
+    import csv
+    path = ROOT.parent / "shared" / "data" / "airline_tweets.shared.csv"
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8", newline="") as f:
+        return [Mention("csv", row["id"], row["text"], "", WHEN, author="someone")
+                for row in csv.DictReader(f)]
 
 
 if __name__ == "__main__":

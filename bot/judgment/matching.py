@@ -26,12 +26,15 @@ import re
 
 from bot.mention import Mention
 from bot.settings import BrandSettings
-from bot.text import chars_cleaned_into, clean
+from bot.text import INVISIBLE_CHARS, chars_cleaned_into, clean
 
 log = logging.getLogger(__name__)
 
 _DOMAIN_RE = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}$", re.IGNORECASE)
 NO_TERM = "no brand term"
+# Where html.unescape could start an entity (a superset of its own pattern's starts):
+# a text without one is left as it is by unescaping.
+_ENTITY_START = re.compile(r"&[^\t\n\f <&;]")
 
 
 def _term_body(term: str) -> tuple[str, list[str]] | None:
@@ -113,14 +116,17 @@ class LiteralFilter:
 
     For ASCII literals the text is lower-cased once and searched with `in` (CPython's
     fast substring search). That finds every case-insensitive occurrence: the few
-    non-ASCII characters the regex engine takes for ASCII letters are mapped first.
-    Literals that are not ASCII go through one compiled case-insensitive alternation,
-    the same matching as the term patterns.
+    non-ASCII characters the regex engine takes for ASCII letters are mapped first,
+    and other non-ASCII characters are dropped (which can only add occurrences, never
+    hide one: "may" stays true where the exact rules could match). Literals that are
+    not ASCII go through one compiled case-insensitive alternation, the same matching
+    as the term patterns.
     """
 
     def __init__(self, literals: list[str]) -> None:
         unique = list(dict.fromkeys(lit for lit in literals if lit))
         self.ascii = tuple(dict.fromkeys(lit.lower() for lit in unique if lit.isascii()))
+        self.ascii_bytes = tuple(lit.encode("ascii") for lit in self.ascii)
         other = [lit for lit in unique if not lit.isascii()]
         self.other = (re.compile("|".join(map(re.escape, other)), re.IGNORECASE)
                       if other else None)
@@ -128,17 +134,48 @@ class LiteralFilter:
     def may_match(self, text: str) -> bool:
         if self.other is not None and self.other.search(text):
             return True
+        if text.isascii():
+            low = text.lower()
+            return any(lit in low for lit in self.ascii)
         if not self.ascii:
             return False
-        if not text.isascii():
-            for char, letter in ASCII_LOOKALIKES:
-                if char in text:
-                    text = text.replace(char, letter)
-        low = text.lower()
-        for lit in self.ascii:
-            if lit in low:
-                return True
-        return False
+        for char, letter in ASCII_LOOKALIKES:
+            if char in text:
+                text = text.replace(char, letter)
+        # Bytes: encoding drops the rest at C speed; lower() of bytes is ASCII-only.
+        low_bytes = text.encode("ascii", "ignore").lower()
+        return any(lit in low_bytes for lit in self.ascii_bytes)
+
+
+class _CharClass:
+    """"Does a text hold any of these characters?", fast: the BMP ones as one exact
+    character class (a bitmap), the others as a few covering ranges (a class of many
+    astral ranges is checked range by range, 40x slower). Covering more is safe: it
+    only sends a text the long way."""
+
+    def __init__(self, chars: set[str]) -> None:
+        bmp = sorted(ord(c) for c in chars if ord(c) < 0x10000)
+        astral = sorted(ord(c) for c in chars if ord(c) >= 0x10000)
+        self.patterns = [re.compile(_ranges_class(_ranges(codes, gap)))
+                         for codes, gap in ((bmp, 1), (astral, 64)) if codes]
+
+    def found_in(self, text: str) -> bool:
+        return any(p.search(text) for p in self.patterns)
+
+
+def _ranges(codes: list[int], gap: int) -> list[list[int]]:
+    out: list[list[int]] = []
+    for code in codes:
+        if out and code - out[-1][1] <= gap:
+            out[-1][1] = code
+        else:
+            out.append([code, code])
+    return out
+
+
+def _ranges_class(ranges: list[list[int]]) -> str:
+    return "[" + "".join(re.escape(chr(a)) + ("" if a == b else "-" + re.escape(chr(b)))
+                         for a, b in ranges) + "]"
 
 
 class Matcher:
@@ -158,7 +195,9 @@ class Matcher:
         # Characters of a raw text that clean() might turn into a literal's characters.
         # Only for ASCII literals: NFKC composes non-ASCII letters from several.
         unsafe = chars_cleaned_into("".join(lit.lower() for lit in literals))
-        self._unsafe = (re.compile("[" + "".join(map(re.escape, unsafe)) + "]")
+        # Invisible characters need no cleaning here: may_match drops every non-ASCII
+        # character anyway (and skin tones are common).
+        self._unsafe = (_CharClass(set(unsafe) - INVISIBLE_CHARS)
                         if literals and all(lit.isascii() for lit in literals) else None)
 
     def drop_reason(self, mention: Mention) -> str | None:
@@ -170,11 +209,12 @@ class Matcher:
             if lang not in self._languages:
                 return f"language {lang}"
         raw = " ".join(p for p in (mention.title, mention.text, mention.url) if p)
-        if raw.isascii() and "&" not in raw:
+        inert = "&" not in raw or not _ENTITY_START.search(raw)  # unescape changes nothing
+        if inert and raw.isascii():
             haystack = raw  # clean() cannot change plain ASCII without entities
         else:
-            if (self._unsafe is not None and "&" not in raw
-                    and self._unsafe.search(raw) is None
+            if (inert and self._unsafe is not None
+                    and not self._unsafe.found_in(raw)
                     and not self.prefilter.may_match(raw)):
                 # No character clean() could turn into a literal's: the literals are
                 # absent after cleaning too, and cleaning (NFKC) is the costly part.

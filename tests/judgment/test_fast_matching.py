@@ -73,21 +73,25 @@ def _mention(text: str, author: str = "x"):
 def test_no_character_beyond_the_scanned_range_cleans_into_ascii_or_invisible():
     import unicodedata
 
-    from bot.text import _INVISIBLE_RE, NFKC_SCAN_END
+    from bot.text import INVISIBLE_CHARS, NFKC_SCAN_END
     for code in range(NFKC_SCAN_END, sys.maxunicode + 1):
         if not unicodedata.decomposition(chr(code)):
             continue  # a character without a decomposition is its own NFKC form
         form = unicodedata.normalize("NFKC", chr(code))
-        assert not any(c.isascii() or _INVISIBLE_RE.match(c) or c == "’" for c in form), \
+        assert not any(c.isascii() or c in INVISIBLE_CHARS or c == "’" for c in form), \
             hex(code)
 
 
 def test_texts_without_cleanable_characters_skip_cleaning_yet_decide_the_same():
     m = Matcher(BRANDS[1])
     assert m._unsafe is not None
-    assert m._unsafe.search("日本語 😀 café naïve … “quotes”") is None  # decided raw
-    assert m._unsafe.search("ﬃ") is None  # "ffi": no letter of "acme" or "coyote"
-    for text in ("ａｃｍｅ", "𝐀𝐜𝐦𝐞", "Ac\u200bme", "ⓐⓒⓜⓔ", "ﬅ"):
-        assert m._unsafe.search(text), text  # cleaned first
+    assert not m._unsafe.found_in("日本語 😀 café naïve … “quotes”")  # decided raw
+    assert not m._unsafe.found_in("ﬃ")  # "ffi": no letter of "acme" or "coyote"
+    for text in ("ａｃｍｅ", "𝐀𝐜𝐦𝐞", "ⓐⓒⓜⓔ", "ﬅ"):
+        assert m._unsafe.found_in(text), text  # cleaned first
+    # Invisible characters are stripped on the way, entities always mean cleaning.
+    for text in ("Ac\u200bme 😀", "Acme👍🏽 日本", "Ac&#109;e 😀", "A&amp;#99;me …"):
+        assert m.drop_reason(_mention(text)) is None, text
+    assert m.drop_reason(_mention("AT & T … Acm e")) == "no brand term"
     assert Matcher(BRANDS[5])._unsafe is None  # a non-ASCII literal: always cleaned
 

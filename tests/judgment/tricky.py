@@ -50,7 +50,8 @@ TEXTS = (
     "Acme… really", "日本語のAcmeです", "Ａcme…", "acme\u0301 …", "ac…me", "＠acme", "acme．com",
     "ａｃｍｅ．ｃｏｍ", "ｃｏｙｏｔｅ", "Wile E. Ｃoyote", "acme\u2024com", "ＡＴ&amp;Ｔ",
     "😀acme😀", "acme\u200d", "\u200dacme", "Ac\u2060me…", "ca\u0301fe\u0301 noir",
-    "CAFE\u0301 NOIR",
+    "CAFE\u0301 NOIR", "Acme & co", "acme &co", "ac&\tme", "&acme", "acme&", "Ac& me",
+    "& #109;", "AT&T & co 😀", "A&#x200b;cme", "Ac&zwj;me",
 )
 AUTHORS = ("someone", "@Acme", "acme", "ACME@mastodon.social", "https://mastodon.social/@acme",
            "acme.bsky.social", "https://bsky.app/profile/acme.bsky.social", "acmefan",
