@@ -75,6 +75,9 @@ def clean(text: str) -> str:
     return text.translate(_INVISIBLE_TABLE).replace("’", "'")
 
 
+# The only characters outside ASCII that case-insensitive matching (re.IGNORECASE)
+# takes for an ASCII letter or digit (checked over all of Unicode by a test).
+IGNORECASE_ASCII = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
 # Above this code point no character's NFKC form holds an ASCII or invisible character
 # (checked by tests/judgment/test_fast_matching.py over all of Unicode).
 NFKC_SCAN_END = 0x20000
@@ -91,6 +94,7 @@ def _cleaned_into() -> dict[str, frozenset[str]]:
             continue  # no decomposition: its own NFKC form (and much faster to ask)
         form = unicodedata.normalize("NFKC", char)
         for made in set(form.lower()):
+            made = IGNORECASE_ASCII.get(made, made)  # "ı" matches "i" case-insensitively
             if made.isascii() or made in INVISIBLE_CHARS or made == "’":
                 out.setdefault(made, set()).add(char)
     return {k: frozenset(v) for k, v in out.items()}

@@ -26,7 +26,7 @@ import re
 
 from bot.mention import Mention
 from bot.settings import BrandSettings
-from bot.text import INVISIBLE_CHARS, chars_cleaned_into, clean
+from bot.text import IGNORECASE_ASCII, INVISIBLE_CHARS, chars_cleaned_into, clean
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +105,8 @@ def _display(term: str) -> str:
     return term.strip().strip('"')
 
 
-# The only characters outside ASCII that case-insensitive matching (re.IGNORECASE)
-# takes for an ASCII letter or digit (checked over all of Unicode by a test).
-ASCII_LOOKALIKES = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
+# The non-ASCII characters re.IGNORECASE takes for ASCII letters, as (char, letter).
+ASCII_LOOKALIKES = tuple(IGNORECASE_ASCII.items())
 
 
 class LiteralFilter:

@@ -27,6 +27,7 @@ BRANDS = (
     BrandSettings("AT&T", terms=('"AT&T"', "ATT")),
     BrandSettings("Café Noir", terms=("Café Noir", "ſtar", "İstanbul", "Kelvin")),
     BrandSettings("Skål", terms=("skål", "#skal", "straße"), languages=("de", "sv")),
+    BrandSettings("Istanbul", terms=("Istanbul", "Kelvin", "stack")),
 )
 
 TEXTS = (
@@ -51,7 +52,8 @@ TEXTS = (
     "ａｃｍｅ．ｃｏｍ", "ｃｏｙｏｔｅ", "Wile E. Ｃoyote", "acme\u2024com", "ＡＴ&amp;Ｔ",
     "😀acme😀", "acme\u200d", "\u200dacme", "Ac\u2060me…", "ca\u0301fe\u0301 noir",
     "CAFE\u0301 NOIR", "Acme & co", "acme &co", "ac&\tme", "&acme", "acme&", "Ac& me",
-    "& #109;", "AT&T & co 😀", "A&#x200b;cme", "Ac&zwj;me",
+    "& #109;", "AT&T & co 😀", "A&#x200b;cme", "Ac&zwj;me", "𝚤stanbul 😀", "𝚤stanbul",
+    "ſtack 😀", "\u212aelvin 😀", "ｋelvin", "İSTANBUL 😀", "stack…", "𝐬𝐭𝐚𝐜𝐤",
 )
 AUTHORS = ("someone", "@Acme", "acme", "ACME@mastodon.social", "https://mastodon.social/@acme",
            "acme.bsky.social", "https://bsky.app/profile/acme.bsky.social", "acmefan",
