@@ -133,9 +133,13 @@ class LiteralFilter:
     def may_match(self, text: str) -> bool:
         if self.other is not None and self.other.search(text):
             return True
+        # Plain loops: any() with a generator costs more than the search on short posts.
         if text.isascii():
             low = text.lower()
-            return any(lit in low for lit in self.ascii)
+            for lit in self.ascii:
+                if lit in low:
+                    return True
+            return False
         if not self.ascii:
             return False
         for char, letter in ASCII_LOOKALIKES:
@@ -143,7 +147,10 @@ class LiteralFilter:
                 text = text.replace(char, letter)
         # Bytes: encoding drops the rest at C speed; lower() of bytes is ASCII-only.
         low_bytes = text.encode("ascii", "ignore").lower()
-        return any(lit in low_bytes for lit in self.ascii_bytes)
+        for lit_bytes in self.ascii_bytes:
+            if lit_bytes in low_bytes:
+                return True
+        return False
 
 
 class _CharClass:
