@@ -39,6 +39,7 @@ from bot.settings import Settings
 from bot.sources import build_stream_channels
 from bot.sources.streaming import StreamChannel, StreamItem, StreamReader
 from bot.store.base import Store
+from bot.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ class StreamRunner:
 
         def emit(item: StreamItem) -> None:
             stats.read += 1
-            if item.mention is not None and drop_reason(item.mention) is None:
+            if item.mention is not None and drop_reason(_printable(item.mention)) is None:
                 stats.matched += 1
                 self._put((key, item.position, complete(item.mention)))
             if item.position is not None:
@@ -233,6 +234,14 @@ class StreamRunner:
             log.warning("%s: cannot save the stream position: %s", self.name, exc)
             return
         self._saved = cursor
+
+
+def _printable(mention: Any) -> Any:
+    """The draft with its matched fields as the pipeline will clean them (control and
+    bidi characters removed), so a stream matches exactly what polling would."""
+    mention.text, mention.title = printable(mention.text), printable(mention.title)
+    mention.url, mention.author = printable(mention.url), printable(mention.author)
+    return mention
 
 
 def build_streams(settings: Settings, store: Store, pipeline: Pipeline,

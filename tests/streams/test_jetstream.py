@@ -172,3 +172,16 @@ def test_an_endpoint_that_is_not_a_websocket_fails_over_to_the_next_instance(
     assert sum("not a WebSocket endpoint (HTTP 200)" in w for w in warnings) == 1
     assert sum("switching to" in w for w in warnings) == 1
     assert not [rec for rec in caplog.records if rec.exc_info]
+
+
+def test_control_and_bidi_characters_are_cleaned_before_matching_as_for_polled_posts(
+        jetstream, make_settings, store):
+    jetstream.add_post("did:plc:ann", "b1", "Ac\u202eme\x1b[2J lost my bag")
+    r = runner(make_settings(stream_config(jetstream.url)), store).start()
+    try:
+        wait_for(lambda: store.count_mentions() == 1, what="the cleaned mention")
+    finally:
+        r.stop()
+    [m] = store.iter_mentions()
+    assert m.text == "Acme[2J lost my bag"
+

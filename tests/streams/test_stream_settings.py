@@ -11,7 +11,8 @@ def test_jetstream_defaults_and_fallbacks(make_settings):
     s = make_settings('[sources.bluesky_stream]\nfallback_urls = ["wss://j2.example/"]\n')
     src = s.sources["bluesky_stream"]
     assert src.stream and src.base_url.startswith("wss://jetstream")
-    assert src.options == {"fallback_urls": ["wss://j2.example"], "rewind_seconds": 5}
+    assert src.options["fallback_urls"] == ["wss://j2.example"]
+    assert src.options["rewind_seconds"] == 5
     assert [x.name for x in s.enabled_streams()] == ["bluesky_stream"]
     assert s.enabled_sources() == []  # streams are not polled
 
