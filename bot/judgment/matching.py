@@ -198,13 +198,22 @@ class Matcher:
         self._languages = {lang.lower().split("-")[0] for lang in brand.languages}
         literals = required_literals([*brand.terms, *brand.exclude])
         self.prefilter = LiteralFilter(literals)
-        # Characters of a raw text that clean() might turn into a literal's characters.
-        # Only for ASCII literals: NFKC composes non-ASCII letters from several.
-        unsafe = chars_cleaned_into("".join(lit.lower() for lit in literals))
-        # Invisible characters need no cleaning here: may_match drops every non-ASCII
-        # character anyway (and skin tones are common).
-        self._unsafe = (_CharClass(set(unsafe) - INVISIBLE_CHARS)
-                        if literals and all(lit.isascii() for lit in literals) else None)
+        # The short way for non-ASCII text needs ASCII literals: NFKC composes non-ASCII
+        # letters from several characters. Built on first use (a scan of Unicode's NFKC
+        # data, tenths of a second on a busy machine), not when the bot starts.
+        self._ascii_literals = (literals if literals and all(lit.isascii() for lit in literals)
+                                else None)
+        self._unsafe_class: _CharClass | None = None
+
+    @property
+    def _unsafe(self) -> _CharClass | None:
+        """Characters of a raw text that clean() might turn into a literal's characters.
+        Invisible ones need no cleaning here: may_match drops every non-ASCII character
+        anyway (and skin tones are common)."""
+        if self._unsafe_class is None and self._ascii_literals is not None:
+            unsafe = chars_cleaned_into("".join(lit.lower() for lit in self._ascii_literals))
+            self._unsafe_class = _CharClass(set(unsafe) - INVISIBLE_CHARS)
+        return self._unsafe_class
 
     def drop_reason(self, mention: Mention) -> str | None:
         """None to keep the mention; otherwise why it is dropped, in a few words."""
@@ -219,8 +228,8 @@ class Matcher:
         if inert and raw.isascii():
             haystack = raw  # clean() cannot change plain ASCII without entities
         else:
-            if (inert and self._unsafe is not None
-                    and not self._unsafe.found_in(raw)
+            unsafe = self._unsafe if inert else None
+            if (unsafe is not None and not unsafe.found_in(raw)
                     and not self.prefilter.may_match(raw)):
                 # No character clean() could turn into a literal's: the literals are
                 # absent after cleaning too, and cleaning (NFKC) is the costly part.
