@@ -1,5 +1,5 @@
 """Which process runs the scheduled work (polls, summary, spike check, reminders,
-retention) and posts to Slack.
+retention), reads the live streams and posts to Slack.
 
 With the embedded TinyDB store there is one process: it does everything ("single"). On
 PostgreSQL any number of `serve` replicas share the database and exactly one of them,
@@ -24,8 +24,10 @@ class Roles:
     """Starts and stops the scheduler and the outbox worker with leadership."""
 
     def __init__(self, store: Store, outbox: Any, worker: Any, scheduler: Any | None, *,
-                 elect: bool = True, interval: float = 5.0) -> None:
+                 streams: list[Any] | None = None, elect: bool = True,
+                 interval: float = 5.0) -> None:
         self.store, self.outbox, self.worker, self.scheduler = store, outbox, worker, scheduler
+        self.streams = list(streams or [])  # bot.ingest.streaming.StreamRunner: leader only
         self.leadership: Any = None
         url = getattr(store, "url", None)
         if url is not None and elect:
@@ -60,10 +62,13 @@ class Roles:
         self.worker.start()
         if self.scheduler is not None and not self._single:
             self.scheduler.resume()
+        for stream in self.streams:
+            stream.start()
 
     def _lose(self) -> None:
         if self.scheduler is not None:
             self.scheduler.pause()
+        self._stop_streams()
         self.worker.stop()
 
     def stop(self) -> None:
@@ -71,7 +76,12 @@ class Roles:
             self.leadership.stop()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        self._stop_streams()
         self.worker.stop()
+
+    def _stop_streams(self) -> None:
+        for stream in self.streams:
+            stream.stop(timeout=5)
 
     def health(self) -> dict[str, str]:
         """For GET /healthz: this replica's role and whether the database answers."""

@@ -43,9 +43,11 @@ def build_pollers(
     *,
     session: requests.Session | None = None,
     clock: Callable[[], datetime] = utcnow,
+    pipeline: Pipeline | None = None,
 ) -> list[SourcePoller]:
-    """A poller per enabled source, sharing one pipeline (and so one judge)."""
-    pipeline = Pipeline(settings, store, poster=poster, clock=clock)
+    """A poller per enabled source, sharing one pipeline (and so one judge); pass
+    `pipeline` to share it with the streams too."""
+    pipeline = pipeline or Pipeline(settings, store, poster=poster, clock=clock)
     pollers = []
     for src in settings.enabled_sources():
         source = build_source(src, settings.brand, session=session, clock=clock)
@@ -64,6 +66,7 @@ def build_scheduler(
     scheduler: BaseScheduler | None = None,
     clock: Callable[[], datetime] = utcnow,
     session: requests.Session | None = None,
+    pipeline: Pipeline | None = None,
 ) -> BaseScheduler:
     """Add Earshot's jobs to `scheduler` (a new BackgroundScheduler by default), unstarted.
 
@@ -73,7 +76,8 @@ def build_scheduler(
     """
     scheduler = scheduler or BackgroundScheduler(timezone="UTC")
     defaults = {"replace_existing": True, "coalesce": True, "max_instances": 1}
-    for poller in build_pollers(settings, store, outbox, session=session, clock=clock):
+    for poller in build_pollers(settings, store, outbox, session=session, clock=clock,
+                                pipeline=pipeline):
         scheduler.add_job(
             poller.poll, IntervalTrigger(seconds=poller.interval.total_seconds()),
             id=f"poll:{poller.name}", name=f"poll {poller.name}",

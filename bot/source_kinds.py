@@ -24,6 +24,12 @@ class SourceSpec:
     required_env: tuple[str, ...] = ()
     optional_env: tuple[str, ...] = ()
     option_defaults: dict[str, Any] = field(default_factory=dict)
+    # A stream, read live over a WebSocket by `serve`, rather than polled on an interval
+    # (interval_minutes does not apply); its implementation names the function that
+    # builds its channels (bot.sources.streaming) instead of a Source class.
+    stream: bool = False
+    url_schemes: tuple[str, ...] = ("http", "https")
+    url_lists: tuple[str, ...] = ()  # options that are lists of URLs, checked like base_url
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,16 @@ KINDS: dict[str, SourceKind] = {k.name: k for k in (
     _kind("x", "X", "x:XSource", SourceSpec(
         "https://api.x.com/2", 15, {},
         required_env=("bearer_token_env",), optional_env=("user_token_env",))),
+    _kind("bluesky_stream", "Bluesky (live)", "bluesky_stream:channels", SourceSpec(
+        "wss://jetstream2.us-east.bsky.network", 1,
+        {"fallback_urls": list, "rewind_seconds": int},
+        option_defaults={"fallback_urls": [], "rewind_seconds": 5},
+        stream=True, url_schemes=("ws", "wss"), url_lists=("fallback_urls",))),
+    _kind("mastodon_stream", "Mastodon (live)", "mastodon_stream:channels", SourceSpec(
+        "https://mastodon.social", 1, {"instances": list, "hashtags": list, "public": bool},
+        optional_env=("access_token_env",),
+        option_defaults={"instances": [], "hashtags": [], "public": False},
+        stream=True, url_lists=("instances",))),
 )}
 
 

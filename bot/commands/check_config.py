@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
         state = "enabled" if src.enabled else "disabled"
         creds = ", ".join(f"{k}=${v}" + ("" if src.credentials.get(k) else " (unset)")
                           for k, v in src.env_names.items())
-        line = f"  {src.name:<14} {state:<9} every {src.interval_minutes} min  {src.base_url}"
+        when = "streamed" if src.stream else f"every {src.interval_minutes} min"
+        line = f"  {src.name:<15} {state:<9} {when}  {src.base_url}"
         print(line + (f"  [{creds}]" if creds else ""))
     print("departments:")
     for dep in s.departments.values():

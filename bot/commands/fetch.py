@@ -44,14 +44,20 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     if args.source:
+        streams = set(args.source) & {s.name for s in settings.enabled_streams()}
+        if streams:
+            print(f"earshot: --source {', '.join(sorted(streams))}: a live stream, read by "
+                  "`serve` as posts arrive; fetch polls the other sources", file=sys.stderr)
+            return 2
         unknown = set(args.source) - {s.name for s in settings.enabled_sources()}
         if unknown:
             print(f"earshot: --source {', '.join(sorted(unknown))}: not an enabled source in "
                   f"{settings.path}", file=sys.stderr)
             return 2
     if not settings.enabled_sources():
-        print(f"earshot: no source is enabled in {settings.path}; enable one under "
-              "[sources.<name>]", file=sys.stderr)
+        live = " (streams are read by `serve`)" if settings.enabled_streams() else ""
+        print(f"earshot: no polled source is enabled in {settings.path}{live}; enable one "
+              "under [sources.<name>]", file=sys.stderr)
         return 2
     if args.dry_run:
         if not args.once:

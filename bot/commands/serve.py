@@ -35,7 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None,
                    help="HTTP port (default: $PORT or 3000); ignored in Socket Mode")
     p.add_argument("--no-scheduler", action="store_true",
-                   help="only run the Slack app and posting, not the source polling")
+                   help="only run the Slack app and posting, not the source polling "
+                        "and streams")
     return p
 
 
@@ -146,10 +147,18 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
         app = build_app(settings, store, services=services)
         # Escalations a crash cut short: finish them (idempotent, so every replica may).
         queue_missing_summaries(services)
-        # The scheduler and the outbox worker run in this process only while it is the
-        # one that does (always with TinyDB; the leader among replicas on PostgreSQL).
-        jobs = _build_scheduler(settings, store, outbox, services) if scheduler else None
-        roles = Roles(store, outbox, OutboxWorker(outbox), jobs, elect=scheduler).start()
+        # The scheduler, the streams and the outbox worker run in this process only while
+        # it is the one that does (always with TinyDB; the leader among replicas on
+        # PostgreSQL).
+        jobs, streams = None, []
+        if scheduler:
+            from bot.ingest.pipeline import Pipeline
+
+            pipeline = Pipeline(settings, store, poster=outbox)  # pollers and streams share
+            jobs = _build_scheduler(settings, store, outbox, services, pipeline)
+            streams = _build_streams(settings, store, pipeline)
+        roles = Roles(store, outbox, OutboxWorker(outbox), jobs, streams=streams,
+                      elect=scheduler).start()
         if server is None:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -167,9 +176,20 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
         log.info("stopped")
 
 
-def _build_scheduler(settings: Settings, store: Any, outbox: Any, services: Any) -> Any:
+def _build_scheduler(settings: Settings, store: Any, outbox: Any, services: Any,
+                     pipeline: Any) -> Any:
     from bot.scheduler import build_scheduler
 
-    scheduler = build_scheduler(settings, store, outbox, services=services)
+    scheduler = build_scheduler(settings, store, outbox, services=services, pipeline=pipeline)
     log.info("scheduled jobs: %s", ", ".join(job.id for job in scheduler.get_jobs()))
     return scheduler
+
+
+def _build_streams(settings: Settings, store: Any, pipeline: Any) -> list[Any]:
+    """Stream sources run beside the scheduler, each in its own threads (started and
+    stopped with the scheduler, by bot.roles)."""
+    if not settings.enabled_streams():
+        return []
+    from bot.ingest.streaming import build_streams
+
+    return build_streams(settings, store, pipeline)

@@ -53,20 +53,30 @@ class Pipeline:
         self.judge = judge or Judge(settings)
         self.matcher = matcher or Matcher(settings.brand)
         self.clock = clock
-        # Sources are polled on several threads; one batch at a time keeps "already
-        # stored?" and "store it" one step, so a story seen by two sources is merged.
-        self._lock = threading.Lock()
+        # Pollers and streams share one pipeline: one mention at a time, so a post seen
+        # by two of them at once is stored once ("already stored?" and "store it" are
+        # one step under the lock), and a stream's match never waits for a whole batch.
+        self._lock = threading.RLock()
 
     def process(self, mentions: Iterable[Mention]) -> PipelineResult:
         result = PipelineResult()
         # Oldest first, so numbers (E-41, E-42) follow the order people posted in.
-        with self._lock:
-            for mention in sorted(mentions, key=lambda m: m.created_at):
+        for mention in sorted(mentions, key=lambda m: m.created_at):
+            with self._lock:
                 self._process_one(clean_mention(mention), result)
         return result
 
-    def _process_one(self, mention: Mention, result: PipelineResult) -> None:
-        why = self.matcher.drop_reason(mention)
+    def process_matched(self, mention: Mention) -> PipelineResult:
+        """`process` for one mention the caller has already matched (a stream matches
+        in its reader thread): dedupe, judge, store, queue."""
+        result = PipelineResult()
+        with self._lock:
+            self._process_one(clean_mention(mention), result, matched=True)
+        return result
+
+    def _process_one(self, mention: Mention, result: PipelineResult, *,
+                     matched: bool = False) -> None:
+        why = None if matched else self.matcher.drop_reason(mention)
         if why:
             result.dropped.append((mention, why))
             return

@@ -60,6 +60,7 @@ class SourceSettings:
     # (None when an optional variable is unset). Secrets live only here, never in files.
     credentials: dict[str, str | None]
     env_names: dict[str, str]  # key -> environment variable name, for messages
+    stream: bool = False  # read live by `serve` (see SourceSpec.stream)
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,11 @@ class Settings:
         return next(d for d in self.departments.values() if d.default)
 
     def enabled_sources(self) -> list[SourceSettings]:
-        return [s for s in self.sources.values() if s.enabled]
+        """The enabled polled sources (streams are `enabled_streams`)."""
+        return [s for s in self.sources.values() if s.enabled and not s.stream]
+
+    def enabled_streams(self) -> list[SourceSettings]:
+        return [s for s in self.sources.values() if s.enabled and s.stream]
 
     def department_for_channel(self, channel: str) -> DepartmentSettings | None:
         return next((d for d in self.departments.values() if d.channel == channel), None)
@@ -304,9 +309,7 @@ def _parse_sources(v: _Validator, raw: dict[str, Any], env: dict[str, str]
         base_url = v.string(src, f"{key}.base_url", default=spec.base_url).rstrip("/")
         if name == "rss" and enabled and not options["feeds"]:
             raise ConfigError(v.path, f"{key}.feeds", "expected at least one feed URL")
-        if base_url and not re.match(r"^https?://", base_url):
-            raise ConfigError(v.path, f"{key}.base_url",
-                              f"expected an http(s) URL, got {_show(base_url)}")
+        _check_urls(v, key, spec, base_url, options)
         credentials: dict[str, str | None] = {}
         env_names: dict[str, str] = {}
         for cred in (*spec.required_env, *spec.optional_env):
@@ -324,11 +327,34 @@ def _parse_sources(v: _Validator, raw: dict[str, Any], env: dict[str, str]
                                   f"environment variable {var} is not set "
                                   f"(needed by the enabled source '{name}')")
             credentials[cred] = value
+        if options.get("public") and "access_token_env" not in env_names:
+            raise ConfigError(v.path, f"{key}.public", "the public stream needs an access "
+                                                       "token: set access_token_env too")
         out[name] = SourceSettings(
             name=name, enabled=enabled, base_url=base_url,
             interval_minutes=v.positive_int(src, f"{key}.interval_minutes",
                                             default=spec.interval_minutes,
                                             maximum=MAX_MINUTES),
             options=options, credentials=credentials, env_names=env_names,
+            stream=spec.stream,
         )
     return out
+
+
+def _check_urls(v: _Validator, key: str, spec: SourceSpec, base_url: str,
+                options: dict[str, Any]) -> None:
+    schemes = "|".join(spec.url_schemes)
+    what = "http(s)" if spec.url_schemes == ("http", "https") else "/".join(spec.url_schemes)
+    urls = [("base_url", base_url)] if base_url else []
+    urls += [(opt, url) for opt in spec.url_lists for url in options[opt]]
+    for opt, url in urls:
+        if not re.match(rf"^(?:{schemes})://[^/\s]+", url):
+            raise ConfigError(v.path, f"{key}.{opt}",
+                              f"expected {'an' if what.startswith('h') else 'a'} {what} URL, "
+                              f"got {_show(url)}")
+    for opt in spec.url_lists:
+        options[opt] = [url.rstrip("/") for url in options[opt]]
+    if isinstance(options.get("rewind_seconds"), bool) or options.get("rewind_seconds", 0) < 0:
+        raise ConfigError(v.path, f"{key}.rewind_seconds",
+                          f"expected a whole number of seconds, got "
+                          f"{_show(options['rewind_seconds'])}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -17,8 +18,26 @@ from bot.settings import BrandSettings, SourceSettings
 from bot.source_kinds import KINDS
 from bot.sources.base import Source
 
-# name -> "module:Class", from the one registry of source kinds.
-_REGISTRY: dict[str, str] = {name: kind.implementation for name, kind in KINDS.items()}
+if TYPE_CHECKING:  # websockets is imported only where a stream runs
+    from bot.sources.streaming import StreamChannel
+
+# name -> "module:Class" of the polled sources, from the one registry of source kinds.
+_REGISTRY: dict[str, str] = {name: kind.implementation for name, kind in KINDS.items()
+                             if not kind.spec.stream}
+# Stream kinds: name -> "module:function" building its channels (bot.sources.streaming).
+_STREAMS: dict[str, str] = {name: kind.implementation for name, kind in KINDS.items()
+                            if kind.spec.stream}
+
+
+def build_stream_channels(settings: SourceSettings, brand: BrandSettings,
+                          **kwargs: Any) -> list[StreamChannel]:
+    """The channels (live connections) of the configured stream `settings.name`."""
+    try:
+        module_name, func = _STREAMS[settings.name].split(":")
+    except KeyError:
+        raise ValueError(f"unknown stream {settings.name!r}; expected one of "
+                         + ", ".join(sorted(_STREAMS))) from None
+    return getattr(importlib.import_module(module_name), func)(settings, brand, **kwargs)
 
 
 def load_source_class(name: str) -> type[Source]:

@@ -1,0 +1,100 @@
+"""`serve` runs the streams beside the scheduler: every matching post reaches Slack once,
+across a dropped connection and a kill -9 restart of the whole bot."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.e2e.helpers import BOT_TOKEN, CHANNELS, SECRET, wait_for
+from tests.stream_standins import JetstreamStandIn
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def config(jetstream_url: str) -> str:
+    return f"""
+[brand]
+terms = ["Acme"]
+[departments.support]
+channel = "{CHANNELS['support']}"
+[routing]
+default = "support"
+[escalation]
+channel = "{CHANNELS['leadership']}"
+[summary]
+channel = "{CHANNELS['daily']}"
+[sources.bluesky_stream]
+base_url = "{jetstream_url}"
+rewind_seconds = 1
+"""
+
+
+def start_bot(tmp_path: Path, slack, lines: list[str]) -> subprocess.Popen:
+    env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+           "SLACK_API_URL": slack.url, "PORT": "0", "EARSHOT_DATA": str(tmp_path / "data"),
+           "PYTHONUNBUFFERED": "1"}
+    env.pop("SLACK_APP_TOKEN", None)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--config",
+                             str(tmp_path / "earshot.toml")], cwd=ROOT, env=env,
+                            stderr=subprocess.PIPE, text=True)
+    threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")),
+                     daemon=True).start()
+    return proc
+
+
+def test_every_matching_post_reaches_slack_once_across_a_drop_and_a_kill_9(slack, tmp_path):
+    slack.rate_per_second = 1000  # Slack's pacing out of the way
+    with JetstreamStandIn() as js:
+        (tmp_path / "earshot.toml").write_text(config(js.url))
+        js.drop_after = [25]  # the first connection drops mid-stream
+        expected: list[str] = []
+        stop = threading.Event()
+
+        def feed() -> None:  # a live stream: an event every 10 ms, every fifth matching
+            i = 0
+            while not stop.is_set() and i < 150:
+                text = f"Acme post number {i}" if i % 5 == 0 else f"unrelated {i}"
+                js.add_post("did:plc:ann", f"k{i}", text)
+                if i % 5 == 0:
+                    expected.append(text)
+                i += 1
+                time.sleep(0.01)
+
+        lines: list[str] = []
+        proc = start_bot(tmp_path, slack, lines)
+        feeder = threading.Thread(target=feed, daemon=True)
+        try:
+            feeder.start()
+            wait_for(lambda: len(slack.calls_to("chat.postMessage")) >= 8, timeout=30,
+                     what="the first posts")
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            lines2: list[str] = []
+            proc = start_bot(tmp_path, slack, lines2)
+            feeder.join(10)
+            wait_for(lambda: len(slack.posts_by_metadata()) >= len(expected), timeout=40,
+                     what=f"{len(expected)} posts (log: {lines2[-5:]})")
+            time.sleep(1.5)  # anything posted twice would show up by now
+        finally:
+            stop.set()
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    posted = [m["text"] for m in slack.all_messages()
+              if (m.get("metadata") or {}).get("event_payload", {}).get("outbox_id", "")
+              .startswith("mention:")]
+    counts = slack.posts_by_metadata()
+    assert len(expected) == 30 and len(counts) == 30
+    assert all(n == 1 for n in counts.values()), counts
+    assert all(any(text in p for p in posted) for text in expected)
+    assert len(js.connections) >= 3  # first, after the drop, after the restart
+    assert not [x for x in lines + lines2 if "Traceback" in x]
