@@ -30,8 +30,12 @@ from bench.quality import AIRLINE_DEPARTMENTS, BITEXT_DEPARTMENTS  # noqa: E402
 from bot.ingest.exports import Post, read_posts  # noqa: E402
 from bot.judgment.judge import Judge  # noqa: E402
 from bot.judgment.learning import ROUTE, Label  # noqa: E402
-from bot.judgment.teaching import (complaint_windows, route_windows, teach,  # noqa: E402
-                                   worst_window)
+from bot.judgment.teaching import (  # noqa: E402
+    complaint_windows,
+    route_windows,
+    teach,
+    worst_window,
+)
 from bot.settings import load_settings  # noqa: E402
 
 
@@ -55,7 +59,8 @@ def airline(data: Path) -> None:
     def negative(p: Post) -> bool:
         return p.extra.get("airline_sentiment") == "negative"
     routed = [(p.id, p.text, AIRLINE_DEPARTMENTS[p.extra["negativereason"]], None)
-              for p in posts if negative(p) and p.extra.get("negativereason") in AIRLINE_DEPARTMENTS]
+              for p in posts
+              if negative(p) and p.extra.get("negativereason") in AIRLINE_DEPARTMENTS]
     start = time.process_time()
     rows = list(teach(routed, fresh_judge("config/examples/airline.toml")))
     secs = time.process_time() - start

@@ -26,6 +26,7 @@ from bot.text import clean
 TEXT_FEATURES = 2 ** 17  # hashed word n-grams; collisions are rare at tweet length
 RULE_FEATURES = 2 ** 12  # hashed rule tokens (a few hundred keywords at most)
 SCORE_CAP = 3.0  # a rules' score above this says nothing more
+RULE_WEIGHT = 0.5  # the rules' part of a row against the text part (both unit length)
 
 
 def _preprocess(text: str) -> str:
@@ -57,8 +58,9 @@ def route_rows(text_part: sparse.csr_matrix, routes: Sequence[Route],
     for row, route in enumerate(routes):
         for col, dep in enumerate(departments):
             scores[row, col] = min(route.scores.get(dep, 0.0), SCORE_CAP) / SCORE_CAP
-    return sparse.hstack([text_part, _RULES.transform(choice), _RULES.transform(keywords),
-                          sparse.csr_matrix(scores)], format="csr")
+    rules = sparse.hstack([_RULES.transform(choice), _RULES.transform(keywords),
+                           sparse.csr_matrix(scores)], format="csr")
+    return sparse.hstack([text_part, rules * RULE_WEIGHT], format="csr")
 
 
 def complaint_rows(text_part: sparse.csr_matrix, feelings: Sequence[SentimentResult]

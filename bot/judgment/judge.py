@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bot.judgment.learning import Learner
 from bot.judgment.routing import Router
 from bot.judgment.sentiment import ComplaintDetector
 from bot.settings import BrandSettings, Settings
+
+if TYPE_CHECKING:  # scikit-learn loads in about a second: only when a learner is made
+    from bot.judgment.learning import Learner
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ class Judge:
 
     def new_learner(self, settings: Settings) -> Learner:
         """A learner for this config with no labels yet (rules decide until it has some)."""
+        from bot.judgment.learning import Learner
         return Learner(self.router, self.detector, list(settings.departments),
                        {d.name: d.examples for d in settings.departments.values()})
 

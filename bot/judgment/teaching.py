@@ -16,8 +16,8 @@ from bot.judgment.judge import Judge, Judgment
 from bot.judgment.learning import COMPLAINT, ROUTE, Label
 
 BLOCK = 25  # posts judged together before their labels are learned
-REFIT_MIN = 100  # refit once this many labels are new (or REFIT_SHARE of all labels)
-REFIT_SHARE = 0.05
+REFIT_MIN = 25  # refit once this many labels are new (at least one block: see docs)
+REFIT_SHARE = 0.0  # or this share of all labels, to bound refits on long histories
 WINDOWS = (0, 100, 250, 500, 1000, 2000)  # figures over posts after N corrections
 
 
