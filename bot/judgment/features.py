@@ -11,12 +11,12 @@ rules and moves away from them only where the labels say so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorizer
 from sklearn.preprocessing import normalize
 
 from bot.judgment.routing import Route
@@ -48,6 +48,20 @@ def text_rows(texts: Sequence[str]) -> sparse.csr_matrix:
     return _TEXT.transform(texts)
 
 
+# For "is this post like a labelled one", common words are left out: two posts do not
+# look alike for sharing "the", "my" and "to", and the similarity search stays sparse.
+# Their hashed columns are known in advance, so one tokenizing pass serves both uses.
+_STOP_COLUMNS = np.unique(_TEXT.transform(sorted(ENGLISH_STOP_WORDS)).indices)
+
+
+def memory_rows(text_part: sparse.csr_matrix) -> sparse.csr_matrix:
+    """`text_rows` without common single words, L2-normalized: for similarity."""
+    rows = text_part.copy()
+    rows.data[np.isin(rows.indices, _STOP_COLUMNS)] = 0.0
+    rows.eliminate_zeros()
+    return normalize(rows)
+
+
 def route_rows(text_part: sparse.csr_matrix, routes: Sequence[Route],
                departments: Sequence[str]) -> sparse.csr_matrix:
     """Features for the routing model: text plus the rules' choice, scores and keywords."""
@@ -73,23 +87,29 @@ def complaint_rows(text_part: sparse.csr_matrix, feelings: Sequence[SentimentRes
                          format="csr")
 
 
-def nearest(rows: sparse.csr_matrix, memory: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-    """For each row, the index of the most similar memory row and its cosine similarity
-    (rows and memory are L2-normalized)."""
-    if memory.shape[0] == 0:
-        n = rows.shape[0]
-        return np.full(n, -1), np.zeros(n)
-    sims = (rows @ memory.T).toarray()
-    best = sims.argmax(axis=1)
-    return best, sims[np.arange(len(best)), best]
+def similarities(rows: sparse.csr_matrix, memory: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Cosine similarity of each row to each memory row (both L2-normalized), sparse."""
+    return (rows @ memory.T).tocsr()
 
 
-def unit(rows: sparse.csr_matrix) -> sparse.csr_matrix:
-    return normalize(rows)
+def best_of(sims: sparse.csr_matrix, row: int, allowed: np.ndarray | None = None
+            ) -> tuple[int, float]:
+    """The memory row most similar to `row` (among `allowed`, a boolean mask), or -1."""
+    start, end = sims.indptr[row], sims.indptr[row + 1]
+    cols, vals = sims.indices[start:end], sims.data[start:end]
+    if allowed is not None:
+        keep = allowed[cols]
+        cols, vals = cols[keep], vals[keep]
+    if len(vals) == 0:
+        return -1, 0.0
+    k = int(vals.argmax())
+    return int(cols[k]), float(vals[k])
 
 
-def counts_by(values: Sequence[str]) -> Mapping[str, int]:
-    out: dict[str, int] = {}
-    for v in values:
-        out[v] = out.get(v, 0) + 1
+def row_max(sims: sparse.csr_matrix) -> np.ndarray:
+    """Each row's largest value (0 for an empty row), without sorting the matrix."""
+    out = np.zeros(sims.shape[0])
+    filled = np.flatnonzero(np.diff(sims.indptr) > 0)
+    if len(filled):
+        out[filled] = np.maximum.reduceat(sims.data, sims.indptr[filled])
     return out

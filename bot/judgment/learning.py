@@ -122,41 +122,56 @@ class Learner:
                  departments: Sequence[str], examples: Mapping[str, Sequence[str]]) -> None:
         self.router, self.detector = router, detector
         self.departments = list(departments)
-        self.labels: list[Label] = []
-        self.route_gate, self.complaint_gate = Gate(), Gate()
-        self.route_model: SGDClassifier | None = None
-        self.complaint_model: SGDClassifier | None = None
-        self.pending = 0  # labels learned since the last refit
+        self._examples = {d: tuple(examples.get(d, ())) for d in self.departments}
         self._lock = threading.RLock()
-        # Training rows, one per label (config examples first), and the memory of
-        # labelled texts (normalized text rows) for near duplicates and "similar to".
-        texts = [t for d in self.departments for t in examples.get(d, ())]
-        deps = [d for d in self.departments for _ in examples.get(d, ())]
-        self._route_x: list[sparse.csr_matrix] = []
-        self._route_y: list[str] = []
-        self._complaint_x: list[sparse.csr_matrix] = []
-        self._complaint_y: list[str] = []
-        self._memory: dict[str, tuple[list[sparse.csr_matrix], list[str], list[str]]] = {
-            ROUTE: ([], [], []), COMPLAINT: ([], [], [])}
-        self._stacked: dict[str, sparse.csr_matrix] = {}
-        self._index: dict[str, dict[str, np.ndarray]] = {}
-        self._taught: dict[tuple[str, bool], int] = {}  # (department, a move?) -> labels
-        if texts:
-            tx = ft.text_rows(texts)
-            routes = [router.route(t) for t in texts]
-            self._route_x.append(ft.route_rows(tx, routes, self.departments))
-            self._route_y.extend(deps)
-            self._remember(ROUTE, tx, deps, texts)
-        self.route_model = _fit(self._route_x, self._route_y)
+        # Gates read from the store while the stored model was unusable: applied once a
+        # refit has rebuilt the model; until then the rules decide alone.
+        self.deferred_gates: Mapping[str, Any] | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every label (the config's examples stay)."""
+        with self._lock:
+            self.labels: list[Label] = []
+            self.route_gate, self.complaint_gate = Gate(), Gate()
+            self.complaint_model: SGDClassifier | None = None
+            self.pending = 0  # labels learned since the last refit
+            # Training rows, one per label (config examples first), and the memory of
+            # labelled texts (normalized text rows) for near duplicates and "similar to".
+            self._route_x: list[sparse.csr_matrix] = []
+            self._route_y: list[str] = []
+            self._complaint_x: list[sparse.csr_matrix] = []
+            self._complaint_y: list[str] = []
+            self._memory: dict[str, tuple[list[sparse.csr_matrix], list[str], list[str]]] = {
+                ROUTE: ([], [], []), COMPLAINT: ([], [], [])}
+            self._stacked: dict[str, sparse.csr_matrix] = {}
+            self._index: dict[str, dict[str, np.ndarray]] = {}
+            self._masks: dict[tuple[str, str], np.ndarray] = {}
+            self._taught: dict[tuple[str, bool], int] = {}  # (department, a move?) -> labels
+            texts = [t for d in self.departments for t in self._examples[d]]
+            deps = [d for d in self.departments for _ in self._examples[d]]
+            if texts:
+                tx = ft.text_rows(texts)
+                routes = [self.router.route(t) for t in texts]
+                self._route_x.append(ft.route_rows(tx, routes, self.departments))
+                self._route_y.extend(deps)
+                self._remember(ROUTE, ft.memory_rows(tx), deps, texts)
+            self.route_model: SGDClassifier | None = _fit(self._route_x, self._route_y)
 
     # --- deciding ------------------------------------------------------------------
     def decide(self, texts: Sequence[str], routes: Sequence[Route],
                feelings: Sequence[SentimentResult]) -> list[Decision]:
         """Department and complaint flag for each post, from the rules or the model."""
         with self._lock:
+            if self.deferred_gates is not None:  # the stored model was unusable
+                return [Decision(r.department, f.complaint, r.reason, False, False)
+                        for r, f in zip(routes, feelings, strict=True)]
             tx = ft.text_rows(texts)
-            route_pred = self._predict(ROUTE, tx, routes, feelings)
-            complaint_pred = self._predict(COMPLAINT, tx, routes, feelings)
+            mx = ft.memory_rows(tx)
+            route_sims = self._similar(ROUTE, mx)
+            route_pred = self._predict(ROUTE, tx, route_sims, routes, feelings)
+            complaint_pred = self._predict(COMPLAINT, tx, self._similar(COMPLAINT, mx),
+                                           routes, feelings)
             out = []
             for i, (route, feeling) in enumerate(zip(routes, feelings, strict=True)):
                 dep, how = route_pred[i]
@@ -166,15 +181,20 @@ class Learner:
                 use_flag = how_c == "near" or (
                     how_c == "model" and self.complaint_gate.trusts(str(feeling.complaint)))
                 department = dep if use_route else route.department
-                reason = (self._reason(department, tx[i]) if use_route and dep != route.department
-                          else route.reason)
+                reason = (self._reason(department, route_sims, i)
+                          if use_route and dep != route.department else route.reason)
                 out.append(Decision(department, flag == "yes" if use_flag else feeling.complaint,
                                     reason, use_route and dep != route.department,
                                     use_flag and (flag == "yes") != feeling.complaint))
             return out
 
-    def _predict(self, kind: str, tx: sparse.csr_matrix, routes: Sequence[Route],
-                 feelings: Sequence[SentimentResult]) -> list[tuple[str, str]]:
+    def _similar(self, kind: str, mx: sparse.csr_matrix) -> sparse.csr_matrix | None:
+        memory = self._memory_matrix(kind)
+        return None if memory is None else ft.similarities(mx, memory)
+
+    def _predict(self, kind: str, tx: sparse.csr_matrix, sims: sparse.csr_matrix | None,
+                 routes: Sequence[Route], feelings: Sequence[SentimentResult]
+                 ) -> list[tuple[str, str]]:
         """(answer, how) per row: how is "near" (a labelled copy), "model" or "none"."""
         model = self.route_model if kind == ROUTE else self.complaint_model
         answers: list[tuple[str, str]] = [("", "none")] * tx.shape[0]
@@ -182,26 +202,31 @@ class Learner:
             x = (ft.route_rows(tx, routes, self.departments) if kind == ROUTE
                  else ft.complaint_rows(tx, feelings))
             answers = [(str(p), "model") for p in model.predict(x)]
-        memory = self._memory_matrix(kind)
-        if memory is not None:
-            best, sims = ft.nearest(tx, memory)
+        if sims is not None and sims.nnz:
+            top = ft.row_max(sims)
             values = self._memory[kind][1]
-            for i in np.flatnonzero(sims >= NEAR_DUPLICATE):
-                answers[i] = (values[best[i]], "near")
+            for i in np.flatnonzero(top >= NEAR_DUPLICATE):
+                answers[i] = (values[ft.best_of(sims, int(i))[0]], "near")
         return answers
 
-    def _reason(self, department: str, row: sparse.csr_matrix) -> str:
+    def _reason(self, department: str, sims: sparse.csr_matrix | None, row: int) -> str:
         moves = self._taught.get((department, True), 0)
         confirmed = self._taught.get((department, False), 0)
         head = f"learned from {moves} moves" + (f", {confirmed} confirmations" if confirmed else "")
-        memory = self._memory_matrix(ROUTE)
-        picks = self._by_value(ROUTE).get(department)
-        if memory is not None and picks is not None:
-            best, sims = ft.nearest(row, memory[picks])
-            if sims[0] > 0:
-                text = self._memory[ROUTE][2][int(picks[int(best[0])])]
-                return f"{head}: similar to '{_quote(text)}'"
+        if sims is not None:
+            best, sim = ft.best_of(sims, row, self._is_value(ROUTE, department))
+            if best >= 0 and sim > 0:
+                return f"{head}: similar to '{_quote(self._memory[ROUTE][2][best])}'"
         return head
+
+    def _is_value(self, kind: str, value: str) -> np.ndarray:
+        """Boolean mask over the memory rows of `kind`: which are labelled `value`."""
+        key = (kind, value)
+        if key not in self._masks:
+            mask = np.zeros(len(self._memory[kind][1]), dtype=bool)
+            mask[self._by_value(kind).get(value, [])] = True
+            self._masks[key] = mask
+        return self._masks[key]
 
     def _by_value(self, kind: str) -> dict[str, np.ndarray]:
         key = f"{kind}:by-value"
@@ -238,7 +263,8 @@ class Learner:
 
     def _learn_kind(self, kind: str, labels: list[Label], tx: sparse.csr_matrix,
                     routes: list[Route], feelings: list[SentimentResult], score: bool) -> None:
-        predicted = (self._predict(kind, tx, routes, feelings) if score
+        mx = ft.memory_rows(tx)
+        predicted = (self._predict(kind, tx, self._similar(kind, mx), routes, feelings) if score
                      else [("", "none")] * len(labels))
         values = [lb.value for lb in labels]
         if kind == ROUTE:
@@ -263,7 +289,7 @@ class Learner:
             self._complaint_x.append(x)
             self._complaint_y.extend(values)
             self._nudge(self.complaint_model, x, values)
-        self._remember(kind, tx, values, [lb.text for lb in labels])
+        self._remember(kind, mx, values, [lb.text for lb in labels])
         self.pending += len(labels)
 
     @staticmethod
@@ -284,6 +310,7 @@ class Learner:
         txts.extend(texts)
         self._stacked.pop(kind, None)
         self._index.pop(f"{kind}:by-value", None)
+        self._masks = {k: v for k, v in self._masks.items() if k[0] != kind}
 
     def _memory_matrix(self, kind: str) -> sparse.csr_matrix | None:
         rows = self._memory[kind][0]
@@ -304,6 +331,9 @@ class Learner:
         with self._lock:
             self.route_model = route_model or self.route_model
             self.complaint_model = complaint_model or self.complaint_model
+            if self.deferred_gates is not None:
+                gates, self.deferred_gates = self.deferred_gates, None
+                self.set_gates(gates)
 
     # --- keeping -------------------------------------------------------------------
     def dump(self) -> bytes:
