@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from bench.quality import AIRLINE_DEPARTMENTS, BITEXT_DEPARTMENTS  # noqa: E402
 from bot.ingest.exports import Post, read_posts  # noqa: E402
 from bot.judgment.judge import Judge  # noqa: E402
-from bot.judgment.learning import ROUTE, Label  # noqa: E402
+from bot.judgment.labels import ROUTE, Label  # noqa: E402
 from bot.judgment.teaching import (  # noqa: E402
     complaint_windows,
     route_windows,

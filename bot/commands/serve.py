@@ -132,7 +132,7 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
     from bot.workflow import queue_missing_summaries
 
     store = open_data_store(settings)
-    roles = None
+    roles = learning = None
     try:
         try:
             team = wait_for_slack(settings.slack).get("team_id")
@@ -144,11 +144,17 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
         services = build_services(settings, store, client=client, outbox=outbox,
                                   team_id=team)
         app = build_app(settings, store, services=services)
+        from bot.judgment.learned_store import start_learning
+
+        # The rules judge at once; what was learned loads in the retrainer's thread.
+        judge, learning = start_learning(settings, store)
+        services.learning = learning
         # Escalations a crash cut short: finish them (idempotent, so every replica may).
         queue_missing_summaries(services)
         # The scheduler and the outbox worker run in this process only while it is the
         # one that does (always with TinyDB; the leader among replicas on PostgreSQL).
-        jobs = _build_scheduler(settings, store, outbox, services) if scheduler else None
+        jobs = (_build_scheduler(settings, store, outbox, services, judge) if scheduler
+                else None)
         roles = Roles(store, outbox, OutboxWorker(outbox), jobs, elect=scheduler).start()
         if server is None:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -163,13 +169,16 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
     finally:
         if roles is not None:
             roles.stop()
+        if learning is not None:
+            learning.stop()
         store.close()
         log.info("stopped")
 
 
-def _build_scheduler(settings: Settings, store: Any, outbox: Any, services: Any) -> Any:
+def _build_scheduler(settings: Settings, store: Any, outbox: Any, services: Any,
+                     judge: Any) -> Any:
     from bot.scheduler import build_scheduler
 
-    scheduler = build_scheduler(settings, store, outbox, services=services)
+    scheduler = build_scheduler(settings, store, outbox, services=services, judge=judge)
     log.info("scheduled jobs: %s", ", ".join(job.id for job in scheduler.get_jobs()))
     return scheduler

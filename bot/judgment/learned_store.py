@@ -18,10 +18,15 @@ import queue
 import threading
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.judgment.learning import Label, Learner
+from bot.judgment.judge import Judge
+from bot.judgment.labels import Label
+from bot.settings import Settings
 from bot.store.base import Store
+
+if TYPE_CHECKING:  # scikit-learn loads in the retrainer's thread, not at start-up
+    from bot.judgment.learning import Learner
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +104,33 @@ def load_learner(store: Store, learner: Learner) -> bool:
     return saved.get("labels") != len(labels)
 
 
+def start_learning(settings: Settings, store: Store) -> tuple[Judge, Retrainer]:
+    """A judge (the rules at first) and a running retrainer that fills the judge's learner
+    from the store in its own thread, so that start-up does not wait for scikit-learn."""
+    judge = Judge(settings)
+
+    def build() -> Learner:
+        learner = judge.new_learner(settings)
+        needs_refit = load_learner(store, learner)
+        log.info("learning from corrections: %d labels stored%s", len(learner.labels),
+                 "; refitting in the background" if needs_refit else "")
+        if needs_refit:
+            learner.retrain()
+            save_model(store, learner)
+        judge.learner = learner
+        return learner
+
+    return judge, Retrainer(None, store, build=build).start()
+
+
 class Retrainer:
     """Learns labels and refits off the click path, then saves the model."""
 
-    def __init__(self, learner: Learner, store: Store, *, delay: float = REFIT_DELAY) -> None:
-        self.learner, self.store = learner, store
+    def __init__(self, learner: Learner | None, store: Store, *, delay: float = REFIT_DELAY,
+                 build: Callable[[], Learner] | None = None) -> None:
+        if learner is None and build is None:
+            raise ValueError("a learner or a way to build one is needed")
+        self.learner, self.store, self._build = learner, store, build
         self.delay = min(delay, MAX_DELAY)
         self._queue: queue.Queue[Label | None] = queue.Queue()
         self._stop = threading.Event()
@@ -142,6 +169,12 @@ class Retrainer:
             return self._idle.wait_for(lambda: self.refits >= refits, timeout)
 
     def _run(self) -> None:
+        if self.learner is None and self._build is not None:
+            try:
+                self.learner = self._build()
+            except Exception:
+                log.exception("cannot load what was learned; the rules keep routing alone")
+                return
         while not self._stop.is_set():
             first = self._queue.get()
             batch = [first]
@@ -157,8 +190,11 @@ class Retrainer:
                 log.exception("learning from corrections failed; the rules keep routing")
 
     def _learn(self, labels: list[Label]) -> None:
+        assert self.learner is not None
         stored = stored_labels(self.store)
-        if len(stored) < len(self.learner.labels) + len(labels):  # something was undone
+        # Something was undone, or another replica (on a shared store) added labels:
+        # rebuild from the stored labels, the source of truth.
+        if len(stored) != len(self.learner.labels) + len(labels):
             self.learner.reset()
             self.learner.learn(stored, score=False)
         else:

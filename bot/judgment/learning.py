@@ -26,7 +26,7 @@ import pickle
 import threading
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,41 +36,18 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
 
 from bot.judgment import features as ft
+from bot.judgment.labels import COMPLAINT, MOVE_SOURCES, ROUTE, Label
 from bot.judgment.routing import Route, Router
 from bot.judgment.sentiment import ComplaintDetector, SentimentResult
 
 log = logging.getLogger(__name__)
 
-ROUTE, COMPLAINT = "route", "complaint"
-MOVE_SOURCES = frozenset({"move", "escalation"})  # a person chose another department
 GATE_MIN = 30  # labels in a slice before the model may speak for it
 NEAR_DUPLICATE = 0.85  # cosine similarity at which a labelled post's answer is reused
 ALPHA = 1e-5  # L2 strength of both models (chosen on prequential replay, see docs)
 EPOCHS = 10
 NUDGE = False  # one SGD step per new label between refits (see docs: it hurts on tweets)
 STATE_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Label:
-    """One thing a person taught: `value` is a department (route) or "yes"/"no"."""
-
-    kind: str  # ROUTE or COMPLAINT
-    text: str
-    value: str
-    source: str  # "move", "escalation", "confirm", "mark" (complaint flag), "replay"
-    by: str = ""
-    at: str = ""  # ISO time
-    mention_key: str = ""
-    previous: str = ""  # the department or flag it had before
-
-    def to_dict(self) -> dict[str, str]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> Label:
-        names = cls.__dataclass_fields__
-        return cls(**{k: str(v) for k, v in raw.items() if k in names})
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from bot.judgment.judge import Judge, Judgment
-from bot.judgment.learning import COMPLAINT, ROUTE, Label
+from bot.judgment.labels import COMPLAINT, ROUTE, Label
 
 BLOCK = 25  # posts judged together before their labels are learned
 REFIT_MIN = 25  # refit once this many labels are new (at least one block: see docs)

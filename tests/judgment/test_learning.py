@@ -10,6 +10,7 @@ import zlib
 import pytest
 
 from bot.judgment.judge import Judge
+from bot.judgment.labels import COMPLAINT, ROUTE, Label
 from bot.judgment.learned_store import (
     MODEL_KEY,
     Retrainer,
@@ -18,7 +19,7 @@ from bot.judgment.learned_store import (
     save_model,
     stored_labels,
 )
-from bot.judgment.learning import COMPLAINT, GATE_MIN, ROUTE, Label
+from bot.judgment.learning import GATE_MIN
 from bot.judgment.teaching import complaint_windows, route_windows, teach
 from bot.settings import load_settings
 from bot.store import open_store
