@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.ingest.pipeline import Pipeline
 from bot.ingest.polling import SourcePoller
+from bot.judgment.judge import Judge
 from bot.mention import utcnow
 from bot.settings import Settings
 from bot.slack.ports import Outbound
@@ -44,10 +45,11 @@ def build_pollers(
     session: requests.Session | None = None,
     clock: Callable[[], datetime] = utcnow,
     pipeline: Pipeline | None = None,
+    judge: Judge | None = None,
 ) -> list[SourcePoller]:
     """A poller per enabled source, sharing one pipeline (and so one judge); pass
     `pipeline` to share it with the streams too."""
-    pipeline = pipeline or Pipeline(settings, store, poster=poster, clock=clock)
+    pipeline = pipeline or Pipeline(settings, store, poster=poster, clock=clock, judge=judge)
     pollers = []
     for src in settings.enabled_sources():
         source = build_source(src, settings.brand, session=session, clock=clock)
@@ -67,6 +69,7 @@ def build_scheduler(
     clock: Callable[[], datetime] = utcnow,
     session: requests.Session | None = None,
     pipeline: Pipeline | None = None,
+    judge: Judge | None = None,
 ) -> BaseScheduler:
     """Add Earshot's jobs to `scheduler` (a new BackgroundScheduler by default), unstarted.
 
@@ -77,7 +80,7 @@ def build_scheduler(
     scheduler = scheduler or BackgroundScheduler(timezone="UTC")
     defaults = {"replace_existing": True, "coalesce": True, "max_instances": 1}
     for poller in build_pollers(settings, store, outbox, session=session, clock=clock,
-                                pipeline=pipeline):
+                                pipeline=pipeline, judge=judge):
         scheduler.add_job(
             poller.poll, IntervalTrigger(seconds=poller.interval.total_seconds()),
             id=f"poll:{poller.name}", name=f"poll {poller.name}",

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import mrkdwn
+from bot.judgment.labels import ROUTE, Label, story, teach
 from bot.mention import Event, EventKind, Mention, State
 from bot.settings import LEADERSHIP
 from bot.slack import blocks, ids
@@ -209,6 +210,9 @@ def escalate(services: Services, key: str, user: str, target: str, reason: str,
     event = Event(key, EventKind.ESCALATED, now, user=user, data={
         "from": origin, "to": resolved, "reason": reason, "urgency": urgency})
     _record(services, event, saved)
+    if resolved in services.settings.departments:
+        teach(services.learning, Label(ROUTE, story(saved), resolved, "escalation", by=user,
+                                       at=now.isoformat(), mention_key=key, previous=origin))
     text, summary_blocks = escalation_summary(services, saved, event)
     services.outbox.message(services.department_channel(resolved), text, blocks=summary_blocks,
                             item_id=_summary_id(key, now.isoformat()))

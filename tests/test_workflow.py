@@ -244,3 +244,29 @@ def test_oldest_unclaimed_is_the_head_of_the_departments_queue(env):
     assert workflow.oldest_unclaimed(env.store, "billing").key == second.key
     workflow.claim(env, second.key, "U1ANN")
     assert workflow.oldest_unclaimed(env.store, "billing") is None
+
+
+def test_an_escalation_to_a_department_is_kept_as_a_routing_label(env):
+    from bot.judgment.judge import Judge
+    from bot.judgment.learned_store import Retrainer, stored_labels
+
+    judge = Judge(env.settings)
+    judge.learner = judge.new_learner(env.settings)
+    env.learning = Retrainer(judge.learner, env.store, delay=0.0).start()
+    try:
+        m = add(env, department="support", text="the gizmo app eats my invoices")
+        assert workflow.escalate(env, m.key, "U1ANN", "billing", "their money").ok
+        assert env.learning.wait_idle(1)
+        [label] = stored_labels(env.store)
+        assert (label.kind, label.value, label.source, label.by, label.previous) == (
+            "route", "billing", "escalation", "U1ANN", "support")
+        assert "gizmo app eats my invoices" in label.text and label.mention_key == m.key
+        # The learner has it: a near copy of the post now goes to billing.
+        j = judge.judge(label.text)
+        assert (j.department, j.learned) == ("billing", True)
+        # Leadership is not a department: no routing label.
+        m2 = add(env, department="support", text="a second story entirely")
+        assert workflow.escalate(env, m2.key, "U1ANN", "leadership", "press").ok
+        assert len(stored_labels(env.store)) == 1
+    finally:
+        env.learning.stop()

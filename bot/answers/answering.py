@@ -31,6 +31,7 @@ from bot.answers.drafts import Draft
 from bot.answers.length import clean_reply, too_long
 from bot.answers.publishers import Publishers
 from bot.answers.writers import PublishError
+from bot.judgment.labels import ROUTE, Label, story, teach
 from bot.mention import Event, EventKind, Mention, State
 from bot.slack import blocks
 from bot.slack.services import Services
@@ -292,13 +293,22 @@ def _event(services: Services, key: str, kind: str, user: str | None,
 
 def _mark_answered(services: Services, key: str) -> Mention | None:
     now = services.clock()
+    first = []
 
     def change(m: Mention) -> Mention:
+        first[:] = [m.state is not State.ANSWERED]
         m.state = State.ANSWERED
         m.answered_at = now
         return m
 
-    return services.store.update_mention(key, change)
+    saved = services.store.update_mention(key, change)
+    # Answered where it landed: the team confirms its department (an escalated one was
+    # already taught by the escalation).
+    if saved is not None and first == [True] and "escalation" not in saved.extra:
+        teach(services.learning, Label(ROUTE, story(saved), saved.department, "confirm",
+                                       by=saved.owner or "", at=now.isoformat(),
+                                       mention_key=key, previous=saved.department))
+    return saved
 
 
 def _source_link(mention: Mention) -> str:

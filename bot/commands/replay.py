@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.commands.replay_learn import replay_learning
 from bot.ingest.exports import ExportError, Post, read_posts
 from bot.judgment.judge import Judge
 from bot.settings import load_settings
@@ -34,6 +35,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("file", metavar="FILE",
                         help="a .csv or .jsonl export, or - for standard input (JSONL if "
                              "the first line starts with {, else CSV)")
+    parser.add_argument(
+        "--learn", action="store_true",
+        help="the export has each post's true 'department' (and optionally 'complaint'): "
+             "judge each post, then learn from it as the team would (a correction where "
+             "wrong, a confirmation where right); lines gain 'learned', and accuracy and "
+             "complaint F1 per window go to stderr")
     return parser
 
 
@@ -69,7 +76,12 @@ def run(args: argparse.Namespace) -> int:
 
     name = "standard input" if args.file == "-" else args.file
     try:
-        count = replay(args.file, judge, sys.stdout, on_bad_row=skip)
+        if getattr(args, "learn", False):
+            judge.learner = judge.new_learner(settings)
+            count = replay_learning(list(read_posts(args.file, on_bad_row=skip)), judge, name,
+                                    sys.stdout, sys.stderr)
+        else:
+            count = replay(args.file, judge, sys.stdout, on_bad_row=skip)
     except ExportError as exc:
         sys.stdout.flush()
         print(f"earshot: replay: {exc}", file=sys.stderr)

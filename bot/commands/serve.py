@@ -133,7 +133,7 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
     from bot.workflow import queue_missing_summaries
 
     store = open_data_store(settings)
-    roles = None
+    roles = learning = None
     try:
         try:
             team = wait_for_slack(settings.slack).get("team_id")
@@ -145,6 +145,11 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
         services = build_services(settings, store, client=client, outbox=outbox,
                                   team_id=team)
         app = build_app(settings, store, services=services)
+        from bot.judgment.learned_store import start_learning
+
+        # The rules judge at once; what was learned loads in the retrainer's thread.
+        judge, learning = start_learning(settings, store)
+        services.learning = learning
         # Escalations a crash cut short: finish them (idempotent, so every replica may).
         queue_missing_summaries(services)
         # The scheduler, the streams and the outbox worker run in this process only while
@@ -154,7 +159,8 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
         if scheduler:
             from bot.ingest.pipeline import Pipeline
 
-            pipeline = Pipeline(settings, store, poster=outbox)  # pollers and streams share
+            # Pollers and streams share one pipeline, and so one judge.
+            pipeline = Pipeline(settings, store, poster=outbox, judge=judge)
             jobs = _build_scheduler(settings, store, outbox, services, pipeline)
             streams = _build_streams(settings, store, pipeline)
         roles = Roles(store, outbox, OutboxWorker(outbox), jobs, streams=streams,
@@ -172,6 +178,8 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
     finally:
         if roles is not None:
             roles.stop()
+        if learning is not None:
+            learning.stop()
         store.close()
         log.info("stopped")
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.judgment.routing import Router
 from bot.judgment.sentiment import ComplaintDetector
 from bot.settings import BrandSettings, Settings
+
+if TYPE_CHECKING:  # scikit-learn loads in about a second: only when a learner is made
+    from bot.judgment.learning import Learner
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +28,7 @@ class Judgment:
     complaint: bool
     department: str
     reason: str  # one human-readable line, e.g. "matched keywords: refund, charged"
+    learned: bool = False  # the department or flag came from the learned model
 
 
 def brand_words(brand: BrandSettings) -> tuple[str, ...]:
@@ -38,21 +43,47 @@ def brand_words(brand: BrandSettings) -> tuple[str, ...]:
 
 
 class Judge:
-    """Builds the analyzers once (VADER's lexicon, the routing tables); `judge` is pure."""
+    """Builds the analyzers once (VADER's lexicon, the routing tables); `judge` is pure.
 
-    def __init__(self, settings: Settings) -> None:
+    With a `learner` (see learning.py), the learned models speak where they have
+    proved better than the rules; without one, the rules alone decide."""
+
+    def __init__(self, settings: Settings, learner: Learner | None = None) -> None:
         self.detector = ComplaintDetector(neutral_words=brand_words(settings.brand))
         self.router = Router(settings.departments)
+        self.learner = learner
+
+    def new_learner(self, settings: Settings) -> Learner:
+        """A learner for this config with no labels yet (rules decide until it has some)."""
+        from bot.judgment.learning import Learner
+        return Learner(self.router, self.detector, list(settings.departments),
+                       {d.name: d.examples for d in settings.departments.values()})
 
     def judge(self, text: str) -> Judgment:
-        """Judge the first MAX_JUDGED_CHARS characters of `text` (see judged_text)."""
-        text = judged_text(text)
-        feeling = self.detector.analyze(text)
-        route = self.router.route(text)
-        reason = route.reason
-        if feeling.complaint and feeling.cues:
-            reason += "; complaint cues: " + ", ".join(feeling.cues)
-        return Judgment(feeling.score, feeling.complaint, route.department, reason)
+        return self.judge_many([text])[0]
+
+    def judge_many(self, texts: list[str]) -> list[Judgment]:
+        """Judge several posts at once (the learned models are much faster in batches);
+        each post's first MAX_JUDGED_CHARS characters (see judged_text)."""
+        texts = [judged_text(t) for t in texts]
+        feelings = [self.detector.analyze(t) for t in texts]
+        routes = [self.router.route(t) for t in texts]
+        learner = self.learner
+        decisions = learner.decide(texts, routes, feelings) if learner else None
+        out = []
+        for i, (feeling, route) in enumerate(zip(feelings, routes, strict=True)):
+            department, complaint, reason, learned = (
+                route.department, feeling.complaint, route.reason, False)
+            if decisions:
+                d = decisions[i]
+                department, complaint, reason = d.department, d.complaint, d.reason
+                learned = d.learned_route or d.learned_complaint
+            if decisions and decisions[i].learned_complaint:
+                reason += "; complaint (learned)" if complaint else "; not a complaint (learned)"
+            elif complaint and feeling.cues:
+                reason += "; complaint cues: " + ", ".join(feeling.cues)
+            out.append(Judgment(feeling.score, complaint, department, reason, learned))
+        return out
 
 
 def judged_text(text: str, limit: int = MAX_JUDGED_CHARS) -> str:

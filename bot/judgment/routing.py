@@ -21,7 +21,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.settings import DepartmentSettings
 from bot.text import content_words, stem
@@ -63,6 +63,9 @@ class Route:
     reason: str  # one line, e.g. "matched keywords: refund, charged"
     score: float
     scores: Mapping[str, float]
+    # Department -> the keywords of it that matched (config text), for learners that
+    # weigh each keyword by how often it was right.
+    matched: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -257,4 +260,5 @@ class Router:
             parts.append("matched keywords: " + ", ".join(kw.text for kw in matched[best]))
         if best in similar:
             parts.append(f"similar to {best} examples ({similar[best]:.2f})")
-        return Route(best, "; ".join(parts), scores[best], scores)
+        hit_texts = {dep: tuple(kw.text for kw in hits) for dep, hits in matched.items()}
+        return Route(best, "; ".join(parts), scores[best], scores, hit_texts)

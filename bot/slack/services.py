@@ -122,6 +122,9 @@ class Services:
     channels: ChannelDirectory | None = field(default=None, repr=False)
     now: SlackNow | None = None  # immediate calls (permalink, update, tell)
     habit_roster: Any = field(default=None, repr=False)  # bot.habit.people.Roster, lazily
+    # bot.judgment.learned_store.Retrainer when learning is on: escalations and answers
+    # become labels through its `submit` (typed loosely: judgment sits beside slack).
+    learning: Any = None
 
     def __post_init__(self) -> None:
         if self.channels is None:

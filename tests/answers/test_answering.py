@@ -15,6 +15,8 @@ import pytest
 from bot.answers import answering, drafts
 from bot.answers.publishers import Publishers
 from bot.app import build_services
+from bot.judgment.judge import Judge
+from bot.judgment.learned_store import Retrainer, stored_labels
 from bot.mention import Mention, State
 from bot.slack import ids
 from bot.slack.client import make_client
@@ -243,3 +245,22 @@ def test_too_long_answer_is_not_published(world: World) -> None:
 def test_unknown_mention_is_answered_in_words(world: World) -> None:
     outcome = answering.submit_answer(world.services, "mastodon:nope", PUB, "hi")
     assert outcome.status == "error" and "no longer exists" in outcome.notice
+
+
+def test_an_answer_in_place_confirms_the_department_once(
+        slack: SlackStandIn, writes: WriteStandIn, tmp_path: Path) -> None:
+    w = _world(slack, writes, tmp_path, publish=False)
+    judge = Judge(w.services.settings)
+    learner = judge.new_learner(w.services.settings)
+    w.services.learning = Retrainer(learner, w.services.store, delay=0.0).start()
+    try:
+        m = w.add("mastodon")
+        assert answering.submit_answer(w.services, m.key, PUB, "thanks").status == "recorded"
+        assert w.services.learning.wait_idle(1)
+        [label] = stored_labels(w.services.store)
+        assert (label.kind, label.value, label.source, label.mention_key) == (
+            "route", "support", "confirm", m.key)
+        assert label.text == "Acme is down again"
+        assert [lb.source for lb in learner.labels] == ["confirm"]
+    finally:
+        w.services.learning.stop()
