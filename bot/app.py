@@ -83,6 +83,8 @@ def build_app(
     token is checked once (auth.test) and the workspace id kept in `services.team_id`
     (the guard refuses other teams); a rejected token raises SlackApiError.
     """
+    # Long because it wires every collaborator of the app in one readable place; nothing
+    # here decides anything.
     if services is None:
         services = build_services(settings, store, client=client, outbox=outbox, clock=clock,
                                   publishers=publishers)

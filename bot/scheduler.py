@@ -77,6 +77,8 @@ def build_scheduler(
     stored and queued, and post once the bot runs with Slack. Escalation reminders need
     the Slack `services` (bot.slack.services.Services).
     """
+    # Long because it lists every scheduled job with its trigger; each job is a plain
+    # function elsewhere.
     scheduler = scheduler or BackgroundScheduler(timezone="UTC")
     defaults = {"replace_existing": True, "coalesce": True, "max_instances": 1}
     for poller in build_pollers(settings, store, outbox, session=session, clock=clock,

@@ -172,6 +172,8 @@ def escalate(services: Services, key: str, user: str, target: str, reason: str,
     The mention becomes ESCALATED with the owner cleared (so the target team can claim
     it); the target channel gets a summary linking the original message and pinging its
     lead group; the thread gets one line."""
+    # Long because one escalation is one conditional change plus the event, the thread
+    # line and the target's summary, which must stay together (see queue_missing_summaries).
     reason = reason.strip()
     if urgency not in URGENCIES:
         return Outcome(False, "bad_urgency",

@@ -123,6 +123,8 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
     """Open the store, wait for Slack to answer auth.test (retrying with backoff through
     a network blip), then build the app and run until interrupted: over `server` (HTTP
     mode), or in Socket Mode when there is none."""
+    # Long because start-up is one ordered sequence (store, Slack, app, learning, roles,
+    # streams) whose cleanups must run in reverse in the one finally below.
     from slack_sdk.errors import SlackApiError
 
     from bot.app import build_app, build_services

@@ -167,6 +167,8 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
 
 
 def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Settings:
+    # Long because it reads the config's tables in order, one short block each; the
+    # per-key checks live in validate.py.
     v = _Validator(path)
     v.only(raw, "", {"brand", "sources", "departments", "routing", "escalation", "summary",
                      "answer", "habit", "store"})
@@ -278,6 +280,8 @@ def _parse_departments(v: _Validator, raw: dict[str, Any]) -> dict[str, Departme
 
 def _parse_sources(v: _Validator, raw: dict[str, Any], env: dict[str, str]
                    ) -> dict[str, SourceSettings]:
+    # Long because each source table is checked key by key against its kind's shape
+    # (bot.source_kinds), and the checks share the table's path for error messages.
     table = v.table(raw, "sources")
     out: dict[str, SourceSettings] = {}
     for name, src in table.items():
