@@ -182,10 +182,13 @@ class Retrainer:
             deadline.wait(self.delay)  # gather a burst of clicks into one refit
             while not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            if self._stop.is_set():
+            labels = [lb for lb in batch if lb is not None]
+            # Labels taken from the queue are learned even when stopping: their gate
+            # scores exist nowhere else, and a shutdown must not drop them.
+            if self._stop.is_set() and not labels:
                 return
             try:
-                self._learn([lb for lb in batch if lb is not None])
+                self._learn(labels)
             except Exception:  # keep the worker alive: the next label retries the refit
                 log.exception("learning from corrections failed; the rules keep routing")
 

@@ -149,11 +149,14 @@ def test_labels_of_unknown_departments_are_kept_but_not_learned(judge):
 
 def fill_store(tmp_path, judge) -> None:
     store = open_store(tmp_path / "data")
-    retrainer = Retrainer(judge.learner, store, delay=0.0).start()
-    for i, text, dep, _ in history(2 * GATE_MIN + 60):
-        retrainer.submit(Label(ROUTE, text, dep, "move", by="U1", mention_key=i))
-    assert retrainer.wait_idle(1)
-    retrainer.wait_idle(99, timeout=0.5)  # let a second refit of a trailing burst finish
+    # Blocks of 25 labels, each learned before the next is sent: how the labels fall into
+    # refits decides how the gates score them, so the test must not leave it to timing.
+    retrainer = Retrainer(judge.learner, store, delay=0.5).start()
+    rows = list(history(2 * GATE_MIN + 60))
+    for block, start in enumerate(range(0, len(rows), 25), start=1):
+        for i, text, dep, _ in rows[start:start + 25]:
+            retrainer.submit(Label(ROUTE, text, dep, "move", by="U1", mention_key=i))
+        assert retrainer.wait_idle(block)
     retrainer.stop()
     store.close()
 
