@@ -86,6 +86,19 @@ def size_of(path: Path) -> str:
     return f"{total / 1e6:.1f} MB ({parts})"
 
 
+def print_lookups(store: Store, mentions: list[Mention], count: int, lookups: int,
+                  rng: random.Random) -> None:
+    """The four point lookups the bot makes, timed the same way on either backend."""
+    keys = [rng.choice(mentions).key for _ in range(lookups)]
+    print(f"  get_mention(key)          {stats_us(timed(store.get_mention, keys))}")
+    numbers = [rng.randint(1, count) for _ in range(lookups)]
+    print(f"  get_by_number(n)          {stats_us(timed(store.get_by_number, numbers))}")
+    fps = [rng.choice(mentions).fingerprint for _ in range(lookups)]
+    print(f"  find_by_fingerprint(fp)   {stats_us(timed(store.find_by_fingerprint, fps))}")
+    urls = [rng.choice(mentions).url for _ in range(lookups)]
+    print(f"  find_by_link(url)         {stats_us(timed(store.find_by_link, urls))}")
+
+
 def bench_journal(count: int, lookups: int, rng: random.Random, root: Path) -> None:
     data = root / "journal"
     mentions = [make_mention(i, count, rng) for i in range(count)]
@@ -97,14 +110,7 @@ def bench_journal(count: int, lookups: int, rng: random.Random, root: Path) -> N
     print(f"journaled TinyDB store (this design), {count:,} mentions")
     print(f"  add_mention one at a time: {count / elapsed:10,.0f} mentions/s  "
           f"({elapsed:.2f} s, compaction included)")
-    keys = [rng.choice(mentions).key for _ in range(lookups)]
-    print(f"  get_mention(key)          {stats_us(timed(store.get_mention, keys))}")
-    numbers = [rng.randint(1, count) for _ in range(lookups)]
-    print(f"  get_by_number(n)          {stats_us(timed(store.get_by_number, numbers))}")
-    fps = [rng.choice(mentions).fingerprint for _ in range(lookups)]
-    print(f"  find_by_fingerprint(fp)   {stats_us(timed(store.find_by_fingerprint, fps))}")
-    urls = [rng.choice(mentions).url for _ in range(lookups)]
-    print(f"  find_by_link(url)         {stats_us(timed(store.find_by_link, urls))}")
+    print_lookups(store, mentions, count, lookups, rng)
     claims = [rng.choice(mentions).key for _ in range(200)]
 
     def claim(key: str) -> None:
@@ -155,14 +161,7 @@ def bench_postgres(url: str, count: int, lookups: int, rng: random.Random) -> No
     print(f"PostgreSQL store, {count:,} mentions (fsync and synchronous commit on)")
     print(f"  add_mention one at a time: {count / elapsed:10,.0f} mentions/s  "
           f"({elapsed:.2f} s; each one a committed statement)")
-    keys = [rng.choice(mentions).key for _ in range(lookups)]
-    print(f"  get_mention(key)          {stats_us(timed(store.get_mention, keys))}")
-    numbers = [rng.randint(1, count) for _ in range(lookups)]
-    print(f"  get_by_number(n)          {stats_us(timed(store.get_by_number, numbers))}")
-    fps = [rng.choice(mentions).fingerprint for _ in range(lookups)]
-    print(f"  find_by_fingerprint(fp)   {stats_us(timed(store.find_by_fingerprint, fps))}")
-    urls = [rng.choice(mentions).url for _ in range(lookups)]
-    print(f"  find_by_link(url)         {stats_us(timed(store.find_by_link, urls))}")
+    print_lookups(store, mentions, count, lookups, rng)
     claims = rng.sample([m.key for m in mentions], min(1000, count))
 
     def claim(key: str) -> None:

@@ -23,27 +23,10 @@ from bot.judgment.learning import GATE_MIN
 from bot.judgment.teaching import complaint_windows, route_windows, teach
 from bot.settings import load_settings
 from bot.store import open_store
+from tests.judgment.test_judge import CONFIG as JUDGE_CONFIG
 
-CONFIG = """
-[brand]
-terms = ["Acme"]
-[departments.help]
-channel = "#help"
-keywords = ["agent", "phone"]
-[departments.money]
-channel = "#money"
-keywords = ["refund", "charged", "invoice"]
-[departments.parcels]
-channel = "#parcels"
-keywords = ["delivery", "package"]
-examples = ["the courier never showed up"]
-[routing]
-default = "help"
-[escalation]
-channel = "#esc"
-[summary]
-channel = "#sum"
-"""
+# The same three-department company as the judge's tests.
+CONFIG = JUDGE_CONFIG
 
 FILLER = ("today", "again", "this week", "at my flat", "for the second time", "honestly",
           "last night", "as usual", "this morning", "once more")
