@@ -131,6 +131,12 @@ class EventKind(StrEnum):
     REJECTED = "rejected"
     PUBLISHED = "published"
     PUBLISH_FAILED = "publish_failed"
+    # Corrections (issue 11). MOVED: data {"from", "to"}, user = who moved it.
+    # MOVE_UNDONE: data {"from", "to"} of the move being undone (it goes back to "from").
+    # MARKED: data {"complaint": bool, "previous": bool}, user = who changed the flag.
+    MOVED = "moved"
+    MOVE_UNDONE = "move_undone"
+    MARKED = "marked"
 
 
 @dataclass
