@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.settings import Settings
@@ -58,3 +60,18 @@ def open_data_store(settings: Settings, *, read_only: bool = False) -> Store:
         raise UsageError(f"no store at {path} (set {DATA_ENV} to the data directory of "
                          "the running bot); nothing has been collected here")
     return open_store(path, read_only=read_only)
+
+
+@contextmanager
+def posting_turn() -> Iterator[bool]:
+    """Whether this one-off command may post to Slack itself: always with TinyDB (the
+    store lock already keeps it from running beside `serve`); on PostgreSQL only while no
+    `serve` replica leads, since the leader posts everything queued."""
+    url = database_url()
+    if not url:
+        yield True
+        return
+    from bot.store.postgres.leader import posting_turn as leader_turn
+
+    with leader_turn(url) as mine:
+        yield mine

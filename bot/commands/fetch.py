@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TextIO
 
-from bot.commands.common import open_data_store
+from bot.commands.common import open_data_store, posting_turn
 from bot.ingest.polling import PollOutcome, SourcePoller
 from bot.mention import Mention
 from bot.scheduler import build_pollers, build_scheduler
@@ -89,8 +89,7 @@ def _run_once(settings: Settings, store: Store, only: list[str] | None, *,
                     print_mentions(outcome.result.new, sys.stdout)
         print_summary(outcomes, sys.stderr)
         if outbox is not None:
-            stats = outbox.drain(max_seconds=120)
-            print(f"slack: {stats}", file=sys.stderr)
+            _post_queued(outbox)
         elif not dry_run:
             print("slack: not configured (SLACK_BOT_TOKEN unset); new mentions are queued "
                   "and will be posted when `python -m bot serve` runs", file=sys.stderr)
@@ -99,6 +98,16 @@ def _run_once(settings: Settings, store: Store, only: list[str] | None, *,
             outbox.close()
         store.close()
     return 0 if any(o.ok for o in outcomes) else 1
+
+
+def _post_queued(outbox: Outbox) -> None:
+    with posting_turn() as mine:
+        if not mine:
+            print("slack: new mentions are queued; the running `serve` (the leader replica) "
+                  "posts them", file=sys.stderr)
+            return
+        stats = outbox.drain(max_seconds=120)
+    print(f"slack: {stats}", file=sys.stderr)
 
 
 def poll_all(pollers: list[SourcePoller]) -> list[PollOutcome]:
@@ -115,13 +124,13 @@ def _run_forever(settings: Settings) -> int:
 
     store = open_data_store(settings)
     queue, outbox = _queues(settings, store)
-    worker = None
+    roles = None
     if outbox is not None:
+        from bot.roles import Roles
         from bot.slack.outbox import OutboxWorker
 
-        outbox.queue_unposted()
-        worker = OutboxWorker(outbox)
-        worker.start()
+        # Posts only while no `serve` replica leads (PostgreSQL): one poster per outbox.
+        roles = Roles(store, outbox, OutboxWorker(outbox), None).start()
     scheduler = build_scheduler(settings, store, queue, poll_only=True,
                                 scheduler=BlockingScheduler(timezone="UTC"))
     log.info("polling %d source(s); Ctrl-C to stop", len(settings.enabled_sources()))
@@ -133,8 +142,8 @@ def _run_forever(settings: Settings) -> int:
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        if worker is not None:
-            worker.stop()
+        if roles is not None:
+            roles.stop()
         store.close()
     return 0
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.commands.common import UsageError
+from bot.commands.common import UsageError, posting_turn
 from bot.ingest.exports import ExportError, Post, read_posts
 from bot.mention import Mention, utcnow
 from bot.settings import Settings, load_settings
@@ -190,7 +190,14 @@ def _post_now(settings: Settings, store: Any, args: argparse.Namespace, day: dat
         if report.chart and not report.chart.empty:
             chart_post.queue_chart(store, manual, report.chart, day.isoformat(), now)
     if problem is None:
-        outbox.drain(max_seconds=60)
+        with posting_turn() as mine:
+            if not mine:
+                store.flush()
+                print(f"queued the summary for {report.title}; the running `serve` (the "
+                      "leader replica) posts it to "
+                      f"{settings.summary.channel} within seconds")
+                return _write_chart(report, args)
+            outbox.drain(max_seconds=60)
         item = store.get_outbox(manual)
         if item is not None and item.status == "sent":
             print(f"posted the summary for {report.title} to {settings.summary.channel}")

@@ -121,3 +121,89 @@ def test_a_dry_run_never_touches_the_database(hn, tmp_path):  # noqa: F811
                    "--dry-run")
     assert proc.returncode == 0, proc.stderr
     assert "hackernews: 2 fetched" in proc.stderr and not (tmp_path / "data").exists()
+
+
+def run_with_slack(config: Path, url: str, slack, tmp_path: Path, *args: str
+                   ) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    env.update(EARSHOT_DATA=str(tmp_path / "data"), DATABASE_URL=url,
+               SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=slack.url)
+    return subprocess.run([sys.executable, "-m", "bot", *args, "--config", str(config)],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=90)
+
+
+def held_leader_lock(url: str) -> psycopg.Connection:
+    """What a running `serve` leader holds: the session advisory lock on its own
+    connection."""
+    from bot.store.postgres.leader import LEADER_LOCK
+
+    conn = psycopg.connect(url, autocommit=True)
+    assert conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,)).fetchone()[0]
+    return conn
+
+
+def test_one_off_commands_beside_a_leader_only_queue_and_alone_they_post(
+        hn, slack, tmp_path, pg_url):  # noqa: F811
+    """Two posters on one outbox could both send a row: beside a running leader,
+    `fetch --once` and `summary --post` queue (the leader posts); with no leader they
+    post themselves."""
+    slack.rate_per_second = 1000
+    config = write_config(tmp_path, hn.url)
+    leader = held_leader_lock(pg_url)
+    try:
+        fetched = run_with_slack(config, pg_url, slack, tmp_path, "fetch", "--once")
+        summary = run_with_slack(config, pg_url, slack, tmp_path, "summary", "--post")
+    finally:
+        leader.close()
+    assert fetched.returncode == 0 and "2 new" in fetched.stderr, fetched.stderr
+    assert "queued; the running `serve` (the leader replica) posts them" in fetched.stderr
+    assert summary.returncode == 0, summary.stderr
+    assert "queued the summary" in summary.stdout and "leader replica" in summary.stdout
+    assert slack.calls_to("chat.postMessage") == []
+    store = PostgresStore.open(pg_url)
+    try:
+        assert len([r for r in store.pending_outbox() if r.status == "pending"]) == 3
+    finally:
+        store.close()
+
+    # No leader now: the next one-off command is the poster, and sends the backlog once.
+    again = run_with_slack(config, pg_url, slack, tmp_path, "fetch", "--once")
+    assert again.returncode == 0 and "0 new" in again.stderr, again.stderr
+    assert len(slack.calls_to("chat.postMessage")) == 3
+    assert "Traceback" not in fetched.stderr + summary.stderr + again.stderr
+
+
+def test_polling_fetch_posts_only_while_no_serve_leads(hn, slack, tmp_path, pg_url):  # noqa: F811
+    """`fetch` without --once polls all along, and posts only once it holds the leader
+    lock: beside a running leader it leaves the posting to it."""
+    import signal
+    import time
+
+    slack.rate_per_second = 1000
+    config = write_config(tmp_path, hn.url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    env.update(EARSHOT_DATA=str(tmp_path / "data"), DATABASE_URL=pg_url,
+               SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL=slack.url)
+    leader = held_leader_lock(pg_url)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "fetch", "--config", str(config)],
+                            cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    store = PostgresStore.open(pg_url)
+    try:
+        deadline = time.monotonic() + 30
+        while store.count_mentions() < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert store.count_mentions() == 2
+        time.sleep(1.0)  # a worker that posted regardless would have by now
+        assert slack.calls_to("chat.postMessage") == []
+        leader.close()  # the leader goes away: fetch takes the lock and posts the queue
+        deadline = time.monotonic() + 20
+        while len(slack.calls_to("chat.postMessage")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(slack.calls_to("chat.postMessage")) == 2
+    finally:
+        leader.close()
+        store.close()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err

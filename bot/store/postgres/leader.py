@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 
+from bot.store.base import StoreUnavailableError
 from bot.store.postgres.connect import conninfo
+from bot.store.postgres.url import describe
 
 log = logging.getLogger(__name__)
 
@@ -107,3 +110,21 @@ class Leadership:
                 conn.close()
             except psycopg.Error:
                 pass
+
+
+@contextmanager
+def posting_turn(url: str) -> Iterator[bool]:
+    """For a one-off command (`fetch --once`, `summary --post`) beside running replicas:
+    yields True while this process holds the leader lock (no `serve` leads, so it may post
+    what it queued), False when a leader exists (it must only queue: the trigger wakes
+    the leader, which posts). Two posters on one outbox could both send a row."""
+    try:
+        conn = psycopg.connect(conninfo(url), autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise StoreUnavailableError(f"the database at {describe(url)} is not answering"
+                                    ) from exc
+    try:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,)).fetchone()
+        yield bool(row and row[0])
+    finally:
+        conn.close()  # the lock, if held, goes with the session
