@@ -158,12 +158,15 @@ def routing_health(mentions: Iterable[Mention], events: Iterable[Event], *, end:
         stories[ev.mention_key].append(ev)
     replayed = {key: _replay(evs) for key, evs in stories.items()}
     tally = _Tally(health)
-    for m in by_key.values():
-        story = replayed.get(m.key, _Story())
-        first = (story.first if story.first is not None else m.department) or NO_DEPARTMENT
-        if first == LEADERSHIP or arrived_at(m) >= end:
+    for key, m in by_key.items():
+        arrived = arrived_at(m)
+        if not health.before_start <= arrived < end:
             continue
-        for f in tally.figures(first, arrived_at(m)):
+        story = replayed.get(key, _Story())
+        first = (story.first if story.first is not None else m.department) or NO_DEPARTMENT
+        if first == LEADERSHIP:
+            continue
+        for f in tally.figures(first, arrived):
             f.routed += 1
             f.right += (story.final or first) == first
     for key, story in replayed.items():
