@@ -57,6 +57,12 @@ class Figures:
         return self.right / self.routed if self.routed else None
 
     @property
+    def percent(self) -> int | None:
+        """Whole percent routed right, rounded down (integer arithmetic: 29 of 100 is 29,
+        where int(0.29 * 100) would give 28); None when nothing arrived."""
+        return self.right * 100 // self.routed if self.routed else None
+
+    @property
     def active(self) -> bool:
         return bool(self.moved_in or self.moved_out or self.flags)
 
@@ -249,21 +255,21 @@ def read_store(store: Store, end: datetime, departments: Sequence[str] = ()
 
 def percent(f: Figures) -> str:
     """"~92% of 60". Rounded down, so one moved mention never shows as 100%."""
-    if f.accuracy is None:
+    if f.percent is None:
         return "nothing arrived"
-    return f"~{int(f.accuracy * 100)}% of {f.routed:,}"
+    return f"~{f.percent}% of {f.routed:,}"
 
 
 def trend(week: Figures, before: Figures) -> str:
     """"better", "worse" or "the same" against the week before; "" with nothing to compare."""
-    if week.accuracy is None or before.accuracy is None:
+    now, then = week.percent, before.percent
+    if now is None or then is None:
         return ""
-    now, then = int(week.accuracy * 100), int(before.accuracy * 100)
     return "better" if now > then else "worse" if now < then else "the same"
 
 
 def _versus(week: Figures, before: Figures) -> str:
-    if before.accuracy is None:
+    if before.percent is None:
         return ""
     change = trend(week, before)
     return f" (week before {percent(before)}{': ' + change if change else ''})"

@@ -131,3 +131,11 @@ def test_the_slack_summary_carries_the_routing_section_escaped():
         "*Routing accuracy this week*, estimated from moves: ~0% of 1",
         "• *support*: 0 moved in, 1 moved out · ~0% of 1",
         "• *R&amp;D &lt;ops&gt;*: 1 moved in, 0 moved out · nothing arrived"]
+
+
+def test_percent_rounds_down_exactly():
+    from bot.summary.routing_health import Figures, percent
+
+    assert percent(Figures(routed=100, right=29)) == "~29% of 100"  # not 28 (float)
+    assert percent(Figures(routed=1000, right=999)) == "~99% of 1,000"
+    assert percent(Figures()) == "nothing arrived"
