@@ -1,9 +1,11 @@
-"""App Home: my claimed mentions, the unclaimed queue per department, today's counts."""
+"""App Home: my claimed mentions, the unclaimed queue per department, today's counts,
+first-contact resolution and routing health (moves and accuracy this week)."""
 
 from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +20,7 @@ from bot.settings import LEADERSHIP
 from bot.slack import views
 from bot.slack.services import Services
 from bot.store.base import Store
+from bot.summary import routing_health
 
 log = logging.getLogger(__name__)
 
@@ -45,25 +48,40 @@ def home_for(services: Services, user: str) -> dict[str, Any]:
     data = gather_home_from_store(services.store, user, departments, start)
     data.now = now
     data.resolution = resolution.lines(_rates(services, now), slack=True)
+    data.routing = _routing(services, now)
     data.habit = _habit_section(services, user)
     return views.home_view(data)
 
 
-# Per store (weakly: a closed store's entry goes with it).
-_RATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-RATES_FRESH = timedelta(minutes=5)  # the 30-day rates change slowly; App Home opens often
+# Per store (weakly: a closed store's entry goes with it): name -> (computed at, value).
+_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+FRESH = timedelta(minutes=5)  # the 30-day and 14-day figures change slowly; Home opens often
+HOME_ROUTING_DEPARTMENTS = 8  # App Home is compact: the summary lists them all
+
+
+def _fresh(services: Services, now: datetime, name: str, compute: Callable[[], Any]) -> Any:
+    """`compute()`, recounted at most every FRESH per store: these figures read weeks of
+    events, and App Home is published on every open."""
+    cached = _CACHE.setdefault(services.store, {})
+    hit = cached.get(name)
+    if hit is not None and timedelta(0) <= now - hit[0] < FRESH:
+        return hit[1]
+    value = compute()
+    cached[name] = (now, value)
+    return value
 
 
 def _rates(services: Services, now: datetime) -> resolution.Resolution:
-    """First-contact resolution for App Home, recounted at most every 5 minutes (it
-    reads 30 days of events)."""
-    hit = _RATES.get(services.store)
-    if hit is not None and timedelta(0) <= now - hit[0] < RATES_FRESH:
-        return hit[1]
-    rates = resolution.resolution_for(services.store, now,
-                                      services.settings.summary.resolution_days)
-    _RATES[services.store] = (now, rates)
-    return rates
+    """First-contact resolution over 30 days."""
+    return _fresh(services, now, "resolution", lambda: resolution.resolution_for(
+        services.store, now, services.settings.summary.resolution_days))
+
+
+def _routing(services: Services, now: datetime) -> list[str]:
+    """Moves and routing accuracy this week beside the week before, as mrkdwn lines."""
+    health = _fresh(services, now, "routing", lambda: routing_health.read_store(
+        services.store, now, list(services.settings.departments)))
+    return routing_health.lines(health, slack=True, top=HOME_ROUTING_DEPARTMENTS)
 
 
 def _habit_section(services: Services, user: str) -> list[dict[str, Any]]:

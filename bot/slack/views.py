@@ -170,6 +170,8 @@ class HomeData:
     waiting: dict[str, int] = field(default_factory=dict)
     # mrkdwn lines of first-contact resolution (bot.answers.resolution.lines); [] = none
     resolution: list[str] = field(default_factory=list)
+    # mrkdwn lines of moves and routing accuracy (bot.summary.routing_health.lines)
+    routing: list[str] = field(default_factory=list)
     habit: list[dict[str, Any]] = field(default_factory=list)  # a leader's habit controls
 
 
@@ -204,6 +206,8 @@ def home_view(data: HomeData) -> dict[str, Any]:
     ]
     if data.resolution:
         out.append(_mrkdwn_section("\n".join(data.resolution)))
+    if data.routing:
+        out.append(_mrkdwn_section("\n".join(data.routing)))
     out += data.habit
     out += [
         {"type": "divider"},

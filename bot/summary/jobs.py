@@ -20,7 +20,7 @@ from bot.settings import Settings
 from bot.slack.ports import Outbound
 from bot.store.base import Store
 from bot.summary import chart as charts
-from bot.summary import chart_post, fairness
+from bot.summary import chart_post, fairness, routing_health
 from bot.summary import spike as spikes
 from bot.summary.render import example_line, fit, to_slack
 from bot.summary.report import WEEK, Report, build_report, day_window
@@ -50,7 +50,8 @@ def report_for_window(settings: Settings, store: Store, start: datetime, end: da
                       title: str, *, chart: bool = False) -> Report:
     """Read the store once (mentions and events since 7 days before `start`; 14 days
     before `end` with `chart`) and build the report for [start, end); with `chart`,
-    `report.chart` holds the 14-day series of its top themes."""
+    `report.chart` holds the 14-day series of its top themes. The routing figures read
+    the two weeks before `end` (bot.summary.routing_health.read_store)."""
     since = start - timedelta(days=WEEK)
     if chart:
         since = min(since, end - timedelta(days=charts.DAYS))
@@ -63,6 +64,7 @@ def report_for_window(settings: Settings, store: Store, start: datetime, end: da
     report.fairness = fairness.fairness(mentions, events, end)
     report.resolution = resolution.resolution_for(store, end,
                                                   settings.summary.resolution_days)
+    report.routing = routing_health.read_store(store, end, list(settings.departments))
     if chart:
         report.chart = charts.theme_series(report, mentions)
     return report

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from bot import resolution, source_kinds
 from bot.mrkdwn import clip, escape_mrkdwn, fit_lines, link
+from bot.summary import routing_health
 from bot.summary.report import DepartmentLine, Example, Report, ThemeLine
 from bot.text import plural, printable
 
@@ -128,7 +129,8 @@ def to_text(report: Report) -> str:
             out.append(f"- {d.name}: {_plural(d.mentions, 'mention')}, {d.unclaimed:,} unclaimed, "
                        f"{_plural(d.open_escalations, 'open escalation')}")
             out.append(f"  {_dept_times(d)}")
-    for extra in (fairness_lines(report, slack=False), resolution_lines(report, slack=False)):
+    for extra in (routing_health.lines(report.routing, slack=False),
+                  fairness_lines(report, slack=False), resolution_lines(report, slack=False)):
         if extra:
             out += ["", *extra]
     return printable("\n".join(out)) + "\n"
@@ -196,7 +198,8 @@ def to_slack(report: Report) -> dict[str, Any]:
         blocks.append(_section("\n".join(lines)))
         blocks.append(_context("Times run from posting to the first claim / answer; "
                                "p90: 9 in 10 were faster."))
-    for extra in (fairness_lines(report, slack=True), resolution_lines(report, slack=True)):
+    for extra in (routing_health.lines(report.routing, slack=True),
+                  fairness_lines(report, slack=True), resolution_lines(report, slack=True)):
         if extra:
             blocks.append(_section("\n".join(extra)))
     blocks = blocks[:MAX_BLOCKS]
@@ -237,6 +240,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "departments": [asdict(d) for d in report.departments],
         "fairness": fairness_json(report),
         "first_contact_resolution": resolution_json(report),
+        "routing": routing_health.to_json(report.routing),
     }
 
 

@@ -92,6 +92,9 @@ class Report:
     # (bot.answers.resolution).
     fairness: Any = None
     resolution: Any = None
+    # Moves between departments and the routing accuracy they imply, this week and the
+    # week before (bot.summary.routing_health), filled the same way.
+    routing: Any = None
     # The day's ThemeModel, to place other days' complaints (the chart, bot.summary.chart).
     theme_model: Any = field(default=None, repr=False)
     chart: Any = None  # bot.summary.chart.Series when asked for
