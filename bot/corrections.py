@@ -105,7 +105,7 @@ def move(services: Services, key: str, user: str, target: str,
     teach(services.learning, _move_label(saved, saved.extra[MOVE_KEY]))
     text, notice = move_notice(services, saved, event)
     services.outbox.message(services.department_channel(target), text, blocks=notice,
-                            item_id=f"move:{key}:{now.isoformat()}")
+                            item_id=_notice_id(key, now.isoformat()))
     return Outcome(True, "moved", f"You moved {label(saved)} from {expected} to {target}. "
                    "Changed your mind? Choose “Undo my move” in its ⋯ menu.", saved)
 
@@ -150,6 +150,13 @@ def undo_move(services: Services, key: str, user: str) -> Outcome:
     before = mv.get("before")
     if isinstance(before, dict) and before.get("to") == saved.department:
         teach(services.learning, _move_label(saved, before))  # the earlier word stands again
+    if str(mv["to"]) in services.settings.departments:
+        # The team it was moved to saw a notice with a Claim button: tell them it went back.
+        services.outbox.message(
+            services.department_channel(str(mv["to"])),
+            f":leftwards_arrow_with_hook: {mrkdwn.user(user)} undid the move of "
+            f"*{label(saved)}*: it is back with *{mrkdwn.escape_mrkdwn(saved.department)}*, "
+            "nothing to do here.", item_id=f"move-undone:{key}:{mv.get('at')}")
     return Outcome(True, "undone", f"You undid your move: {label(saved)} is back with "
                    f"{saved.department}.", saved)
 
@@ -223,6 +230,38 @@ def move_notice(services: Services, mention: Mention, event: Event
         if claim:
             out.append({**actions, "block_id": "earshot_move_actions", "elements": claim})
     return text, out
+
+
+def queue_missing_notices(services: Services) -> int:
+    """Queue the new channel's notice of every standing move whose notice was never
+    queued; returns how many. A move changes the mention, then queues the notice: a crash
+    between the two would lose it. The move record on the mention is the durable intent
+    and the notice's id is derived from it, so this completes any move cut short and is a
+    no-op for the rest (as `workflow.queue_missing_summaries` does for escalations)."""
+    queued = 0
+    for mention in services.store.open_mentions(state=State.NEW):
+        mv = last_move(mention)
+        if (mv is None or mv.get("to") != mention.department or not mv.get("at")
+                or mention.department not in services.settings.departments):
+            continue
+        item_id = _notice_id(mention.key, str(mv["at"]))
+        if services.store.get_outbox(item_id) is not None:
+            continue
+        event = Event(mention.key, EventKind.MOVED, parse_time(str(mv["at"])),
+                      user=str(mv.get("by") or ""), data={"from": mv.get("from"),
+                                                          "to": mv["to"]})
+        text, notice = move_notice(services, mention, event)
+        services.outbox.message(services.department_channel(mention.department), text,
+                                blocks=notice, item_id=item_id)
+        queued += 1
+    if queued:
+        log.warning("queued %d move notice%s that an interrupted move never queued",
+                    queued, "" if queued == 1 else "s")
+    return queued
+
+
+def _notice_id(key: str, at: str) -> str:
+    return f"move:{key}:{at}"
 
 
 def _move_label(mention: Mention, move_: dict[str, Any]) -> Label:

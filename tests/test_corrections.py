@@ -180,3 +180,37 @@ def test_corrections_work_without_learning(env):  # noqa: F811
     assert corrections.move(env, m.key, ANN, "billing").ok
     assert corrections.undo_move(env, m.key, ANN).ok
     assert corrections.mark(env, m.key, ANN, False).ok
+
+
+def test_undo_tells_the_team_it_was_moved_to_once(env, learning):  # noqa: F811
+    m = add(env, department="support")
+    corrections.move(env, m.key, ANN, "billing")
+    corrections.undo_move(env, m.key, ANN)
+    back = [x for x in env.outbox.messages if x["item_id"].startswith("move-undone:")]
+    assert [x["channel"] for x in back] == ["CBILLING"]
+    assert f"<@{ANN}> undid the move of *{m.short_id}*: it is back with *support*" in (
+        back[0]["text"])
+
+
+def test_a_move_cut_short_before_its_notice_gets_the_notice_once(env):  # noqa: F811
+    from bot.slack.outbox import Outbox
+
+    env.outbox = Outbox(env.store, None, env.settings)  # queues rows; nothing is sent
+    m = add(env, department="support")
+    done = add(env, department="support")
+    assert corrections.move(env, done.key, ANN, "engineering").ok  # its notice is queued
+    at = T0.isoformat()
+
+    def moved(x):  # what a crash right after the first of the move's two writes leaves
+        x.extra = {**x.extra, MOVE_KEY: {"from": "support", "to": "billing", "by": ANN,
+                                         "at": at}}
+        x.department = "billing"
+        return x
+
+    env.store.update_mention(m.key, moved)
+    assert env.store.get_outbox(f"move:{m.key}:{at}") is None
+    assert corrections.queue_missing_notices(env) == 1
+    row = env.store.get_outbox(f"move:{m.key}:{at}")
+    assert row is not None and row.channel == "CBILLING"
+    assert f"<@{ANN}> moved *{m.short_id}* from *support* to *billing*" in str(row.payload)
+    assert corrections.queue_missing_notices(env) == 0  # once

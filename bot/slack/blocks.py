@@ -223,7 +223,8 @@ def correction_choices(mention: Mention) -> list[str]:
     choices = [] if mention.state is State.ANSWERED else [ids.MOVE_CHOICE]
     choices.append(ids.NOT_COMPLAINT_CHOICE if mention.complaint else ids.IS_COMPLAINT_CHOICE)
     move = last_move(mention)
-    if move and move.get("to") == mention.department and mention.state is not State.ANSWERED:
+    if (move and move.get("to") == mention.department and mention.state is not State.ANSWERED
+            and not mention.owner):  # once the new team claims it, the move stands
         choices.append(ids.UNDO_MOVE_CHOICE)
     return choices
 

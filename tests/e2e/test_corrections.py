@@ -178,6 +178,10 @@ def test_only_the_mover_can_undo_and_undo_forgets_the_label(world):
     earshot.drain_until(lambda: earshot.thread_of(m)[-1]["text"] == (
         f"moved back from engineering to support by <@{ANN}> (move undone)"), what="line")
     assert told(earshot, ANN, "can undo") == []
+    # Engineering saw the move's notice; it also hears that the move was undone.
+    posts = earshot.drain_until(lambda: len(channel_posts(earshot, "engineering")) == 2
+                                and channel_posts(earshot, "engineering"), what="undo note")
+    assert f"<@{ANN}> undid the move of *{m.short_id}*" in posts[-1]["text"]
 
 
 def test_two_people_moving_at_the_same_instant_give_one_result_and_one_post(world):
