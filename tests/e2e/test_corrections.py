@@ -54,12 +54,15 @@ def world(slack: SlackStandIn, tmp_path: Path) -> Iterator[tuple[EarshotHarness,
         harness.stop()
 
 
+MENU_VALUE = object()  # the value the menu itself would send
+
+
 def choose(earshot: EarshotHarness, m: Mention, choice: str | None, *, user: str = ANN,
-           value: object = None, **kw) -> int:
+           value: object = MENU_VALUE, **kw) -> int:
     """Pick `choice` in the mention message's ⋯ menu, shaped like Slack's overflow payload."""
     payload = action_payload(ids.CORRECT, "", user=user, channel=m.slack_channel,
                              message_ts=m.slack_ts, **kw)
-    picked = f"{choice}|{m.short_id}" if value is None else value
+    picked = f"{choice}|{m.short_id}" if value is MENU_VALUE else value
     payload["actions"][0] = {
         "action_id": ids.CORRECT, "block_id": "earshot_actions", "type": "overflow",
         "action_ts": f"{time.time():.6f}",
@@ -235,17 +238,22 @@ def test_refusals_change_nothing_and_bad_payloads_get_one_line(world, caplog):
     for bad_meta in (v.metadata(key="nothing:here", seen="support"), "{not json", "[]"):
         resp = submit_move(earshot, {"private_metadata": bad_meta}, "billing")
         assert resp.json()["errors"][v.MOVE_BLOCK] == "This mention no longer exists."
-    # A guest can neither use the menu nor submit the modal.
+    # A guest, or someone from another organisation in a shared channel, can neither use
+    # the menu nor submit the modal.
     url = earshot.slack.response_url("refusal")
-    choose(earshot, m, ids.NOT_COMPLAINT_CHOICE, user=GUEST, response_url=url)
+    choose(earshot, m, ids.MOVE_CHOICE, user=GUEST, response_url=url)
+    choose(earshot, m, ids.NOT_COMPLAINT_CHOICE, user="UFOREIGN", team="TOTHERORG",
+           response_url=url)
     resp = submit_move(earshot, {"private_metadata": meta}, "billing", user=GUEST)
     assert "only members of this workspace" in resp.json()["errors"][v.MOVE_BLOCK]
-    wait_for(lambda: earshot.responses("refusal"), what="guest refusal")
+    refusals = wait_for(lambda: len(earshot.responses("refusal")) == 2
+                        and earshot.responses("refusal"), what="refusals")
+    assert all("only members of this workspace" in r["body"]["text"] for r in refusals)
     # Choices that are not what Slack sends: one polite line each, no traceback.
     with caplog.at_level("INFO"):
-        for value in ("delete|" + m.short_id, 42, None, "move|E-99999"):
+        for value in ("delete|" + m.short_id, 42, None, "move|E-99999", "move|"):
             assert choose(earshot, m, "x", value=value) == 200
-        wait_for(lambda: len(told(earshot, ANN, "couldn't tell")) == 3
+        wait_for(lambda: len(told(earshot, ANN, "couldn't tell")) == 4
                  and told(earshot, ANN, "no longer exists"), what="polite lines")
     assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
     time.sleep(0.1)
