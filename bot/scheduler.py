@@ -113,6 +113,13 @@ def build_scheduler(
             args=[workflow.remind_stale_escalations, clock, services],
             id="escalation:reminders", name="escalation reminders",
             misfire_grace_time=60, **defaults)
+        from bot import corrections
+
+        # A move's notice that a crash cut short is queued again (a no-op otherwise).
+        scheduler.add_job(
+            corrections.queue_missing_notices, IntervalTrigger(minutes=REMINDER_CHECK_MINUTES),
+            args=[services], id="moves:notices", name="move notices",
+            misfire_grace_time=60, **defaults)
     _add_leader_jobs(scheduler, settings, store, outbox, services, clock, defaults)
     return scheduler
 

@@ -18,7 +18,7 @@ FLOORS: list[set[str]] = [
     {"store"},
     {"judgment", "sources", "slack", "resolution"},
     {"ingest", "answers", "workflow"},
-    {"summary"},
+    {"summary", "corrections"},
     {"habit"},
     {"listeners"},
     {"app", "web", "scheduler", "roles"},

@@ -70,7 +70,7 @@ def test_each_enabled_source_polls_on_its_own_interval(tmp_path):
 def test_with_slack_the_summary_spike_and_reminder_jobs_are_added(tmp_path):
     scheduler, store = make(tmp_path, outbox=NullOutbox(), services=object())
     jobs = jobs_of(scheduler)
-    assert {"summary:daily", "spike:check", "escalation:reminders"} <= set(jobs)
+    assert {"summary:daily", "spike:check", "escalation:reminders", "moves:notices"} <= set(jobs)
     trigger = jobs["summary:daily"].trigger
     first = trigger.get_next_fire_time(None, NOW)
     second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))

@@ -129,6 +129,7 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
 
     from bot.app import build_app, build_services
     from bot.commands.common import open_data_store
+    from bot.corrections import queue_missing_notices
     from bot.roles import Roles
     from bot.slack.client import make_client, wait_for_slack
     from bot.slack.outbox import Outbox, OutboxWorker
@@ -154,6 +155,7 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
         services.learning = learning
         # Escalations a crash cut short: finish them (idempotent, so every replica may).
         queue_missing_summaries(services)
+        queue_missing_notices(services)  # and moves, likewise
         # The scheduler, the streams and the outbox worker run in this process only while
         # it is the one that does (always with TinyDB; the leader among replicas on
         # PostgreSQL).

@@ -154,11 +154,11 @@ def register_all(app: App, services: Services, executor: Executor | None = None)
     With an `executor` (and `App(process_before_response=True)`), listener modules
     register through AckFirst; without one, directly on the app."""
     # Imported here: the listener modules import `tell` from this package.
-    from bot.listeners import actions, approval, commands, habit, home, views
+    from bot.listeners import actions, approval, commands, corrections, habit, home, views
 
     guard.install(app, services)
     target: Any = AckFirst(app, executor) if executor is not None else app
-    for module in (actions, commands, views, home, approval, habit):
+    for module in (actions, commands, views, home, approval, habit, corrections):
         module.register(target, services)
 
 

@@ -63,6 +63,11 @@ def badge(mention: Mention) -> str:
 
 def routing_line(mention: Mention) -> str:
     dept = escape_mrkdwn(mention.department or "unrouted")
+    move = last_move(mention)
+    if move and move.get("to") == mention.department:
+        # The judge's reason no longer explains where it is: a person put it there.
+        return (f"Moved to *{dept}* by {user(str(move.get('by') or ''))} "
+                f"(from {escape_mrkdwn(str(move.get('from') or '?'))})")
     if mention.reason:
         return f"Routed to *{dept}*: {escape_mrkdwn(mention.reason)}"
     return f"Routed to *{dept}*"
@@ -178,6 +183,68 @@ def buttons(mention: Mention) -> dict[str, Any] | None:
     return {"type": "actions", "block_id": "earshot_actions", "elements": elements}
 
 
+# --- the corrections menu (issue 11) ------------------------------------------------------
+
+MOVE_KEY = "move"  # mention.extra[MOVE_KEY]: the last move, while it can still be undone
+MAX_OPTION_VALUE = 75  # an option's value (older Slack docs: 75; newer: 150)
+CORRECTION_LABELS = {
+    ids.MOVE_CHOICE: "Move to another department…",
+    ids.NOT_COMPLAINT_CHOICE: "Not a complaint",
+    ids.IS_COMPLAINT_CHOICE: "Is a complaint",
+    ids.UNDO_MOVE_CHOICE: "Undo my move",
+}
+
+
+def last_move(mention: Mention) -> dict[str, Any] | None:
+    """The move that put the mention where it is ({"from", "to", "by", "at", ...}), or None."""
+    move = mention.extra.get(MOVE_KEY)
+    return move if isinstance(move, dict) and move.get("to") and move.get("by") else None
+
+
+def correction_value(choice: str, mention: Mention) -> str | None:
+    """An option's value: "<choice>|E-42" (or the key); None if it would not fit."""
+    value = f"{choice}|{mention.short_id or mention.key}"
+    return value if len(value) <= MAX_OPTION_VALUE else None
+
+
+def read_correction(value: Any) -> tuple[str, str] | None:
+    """(choice, mention ref) from an option's value; None for anything else."""
+    if not isinstance(value, str):
+        return None
+    choice, sep, ref = value.partition("|")
+    if not sep or choice not in CORRECTION_LABELS or not ref.strip():
+        return None
+    return choice, ref
+
+
+def correction_choices(mention: Mention) -> list[str]:
+    """What the menu offers: a move (unless answered), the complaint flag the other way,
+    and "Undo my move" while the last move still holds (only its mover may use it)."""
+    choices = [] if mention.state is State.ANSWERED else [ids.MOVE_CHOICE]
+    choices.append(ids.NOT_COMPLAINT_CHOICE if mention.complaint else ids.IS_COMPLAINT_CHOICE)
+    move = last_move(mention)
+    if (move and move.get("to") == mention.department and mention.state is not State.ANSWERED
+            and not mention.owner):  # once the new team claims it, the move stands
+        choices.append(ids.UNDO_MOVE_CHOICE)
+    return choices
+
+
+def corrections_menu(mention: Mention) -> dict[str, Any] | None:
+    """An overflow menu (2 to 5 options) of the corrections; a plain button when there is
+    only one (an overflow needs two); None if the mention's ref would not fit a value."""
+    options = []
+    for choice in correction_choices(mention):
+        value = correction_value(choice, mention)
+        if value is None:
+            return None
+        options.append({"text": {"type": "plain_text", "text": CORRECTION_LABELS[choice]},
+                        "value": value})
+    if len(options) == 1:
+        return {"type": "button", "action_id": ids.CORRECT, "value": options[0]["value"],
+                "text": options[0]["text"]}
+    return {"type": "overflow", "action_id": ids.CORRECT, "options": options[:5]}
+
+
 def fallback_text(mention: Mention) -> str:
     """The notification text: short id, source, author and the start of the post."""
     head = " ".join(filter(None, [
@@ -205,6 +272,9 @@ def mention_message(mention: Mention, settings: Settings | None = None,
         _context(truncate(state_line(mention, events), MAX_SECTION)),
     ]
     actions = buttons(mention)
+    menu = corrections_menu(mention)
+    if actions and menu:
+        actions["elements"].append(menu)
     if actions:
         blocks.append(actions)
     return {
@@ -257,6 +327,15 @@ def thread_line(event: Event, short_id: str | None = None) -> str:
         urgency = f" ({escape_mrkdwn(str(data['urgency']))})" if data.get("urgency") else ""
         reason = f": {_quote(data['reason'])}" if data.get("reason") else ""
         return f"{who} escalated to {target}{urgency}{reason}"
+    if kind == EventKind.MOVED:
+        return (f"moved from {escape_mrkdwn(str(data.get('from') or '?'))} to "
+                f"{escape_mrkdwn(str(data.get('to') or '?'))} by {who}")
+    if kind == EventKind.MOVE_UNDONE:
+        return (f"moved back from {escape_mrkdwn(str(data.get('to') or '?'))} to "
+                f"{escape_mrkdwn(str(data.get('from') or '?'))} by {who} (move undone)")
+    if kind == EventKind.MARKED:
+        what = "a complaint" if data.get("complaint") else "not a complaint"
+        return f"{who} marked {sid} as {what}"
     if kind == EventKind.REMINDED:
         return f":alarm_clock: Reminder: {sid} is still unclaimed after escalation"
     if kind == EventKind.DRAFT:

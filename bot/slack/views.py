@@ -143,6 +143,38 @@ def escalate_modal(mention: Mention, targets: Sequence[str], *, channel: str | N
     }
 
 
+# --- the Move modal (corrections, issue 11) -------------------------------------------------
+
+MOVE_BLOCK, MOVE_INPUT = "move_to", "department"
+
+
+def move_modal(mention: Mention, targets: Sequence[str], *, channel: str | None = None
+               ) -> dict[str, Any]:
+    """Choose another department. The metadata keeps the department the person saw, so
+    a move submitted after someone else's is refused instead of moving it twice."""
+    # A value is at most 75 characters: a longer department name cannot be offered.
+    options = [{"text": _plain(t, 75), "value": t} for t in targets if len(t) <= 75][:100]
+    return {
+        "type": "modal",
+        "callback_id": ids.MOVE_VIEW,
+        "private_metadata": metadata(key=mention.key, channel=channel,
+                                     seen=mention.department),
+        "title": _plain(f"Move {mention.short_id}".strip(), 24),
+        "submit": _plain("Move", 24),
+        "close": _plain("Cancel", 24),
+        "blocks": [
+            _mrkdwn_section(mention_excerpt(mention, 300)),
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": (
+                f"Now with *{mrkdwn.escape_mrkdwn(mention.department or 'nobody')}*. The "
+                "department you choose gets it to claim, and Earshot learns from the move "
+                "where posts like it belong.")}]},
+            {"type": "input", "block_id": MOVE_BLOCK, "label": _plain("Move to"),
+             "element": {"type": "static_select", "action_id": MOVE_INPUT,
+                         "placeholder": _plain("A department"), "options": options}},
+        ],
+    }
+
+
 def submitted_value(view: dict[str, Any], block_id: str, action_id: str) -> str:
     """The value a person entered or chose in a submitted view ("" if none)."""
     state = ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get(action_id)

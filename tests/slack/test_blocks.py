@@ -122,8 +122,9 @@ def test_link_with_pipe_or_bracket_in_url_cannot_break_out():
 def test_buttons_carry_the_mention_key_and_claim_turns_into_release():
     m = make_mention()
     actions = blocks.mention_message(m, SETTINGS)["blocks"][-1]
-    assert [e["action_id"] for e in actions["elements"]] == [ids.CLAIM, ids.ANSWER, ids.ESCALATE]
-    assert {e["value"] for e in actions["elements"]} == {m.key}
+    assert [e["action_id"] for e in actions["elements"]] == [ids.CLAIM, ids.ANSWER, ids.ESCALATE,
+                                                             ids.CORRECT]
+    assert {e["value"] for e in actions["elements"][:3]} == {m.key}
     claimed = make_mention(state=State.CLAIMED, owner="U1",
                            claimed_at=datetime(2026, 11, 23, 13, 0, tzinfo=UTC))
     actions = blocks.mention_message(claimed, SETTINGS)["blocks"][-1]
@@ -216,3 +217,54 @@ def test_reach_shows_next_to_the_author_only_when_known():
     unknown = make_mention(author="ana@mastodon.example")
     header = blocks.mention_message(unknown)["blocks"][0]["text"]["text"]
     assert "ana@mastodon.example ·" in header and "followers" not in header
+
+
+# --- the corrections menu -------------------------------------------------------------------
+
+
+def _menu(mention):
+    actions = blocks.mention_message(mention, SETTINGS)["blocks"][-1]
+    return next(e for e in actions["elements"] if e["action_id"] == ids.CORRECT)
+
+
+def test_the_corrections_menu_offers_a_move_and_the_other_complaint_flag():
+    menu = _menu(make_mention(number=42, complaint=True))
+    assert menu["type"] == "overflow"
+    assert [(o["text"]["text"], o["value"]) for o in menu["options"]] == [
+        ("Move to another department…", "move|E-42"), ("Not a complaint", "not_complaint|E-42")]
+    menu = _menu(make_mention(number=42, complaint=False))
+    assert [o["text"]["text"] for o in menu["options"]][-1] == "Is a complaint"
+    for option in menu["options"]:  # Slack's limits: text and value at most 75 characters
+        assert len(option["text"]["text"]) <= 75 and len(option["value"]) <= 75
+
+
+def test_undo_is_offered_while_the_last_move_holds_and_answered_ones_only_get_the_flag():
+    moved = make_mention(number=7, department="billing", extra={blocks.MOVE_KEY: {
+        "from": "support", "to": "billing", "by": "U1", "at": "2026-11-23T12:00:00+00:00"}})
+    assert [o["value"] for o in _menu(moved)["options"]] == [
+        "move|E-7", "not_complaint|E-7", "undo_move|E-7"]
+    moved_on = make_mention(number=7, department="support", extra=moved.extra)
+    assert "undo_move|E-7" not in [o["value"] for o in _menu(moved_on)["options"]]
+    answered = make_mention(number=7, state=State.ANSWERED)
+    lone = _menu(answered)  # an overflow needs two options: one choice is a button
+    assert lone["type"] == "button" and lone["value"] == "not_complaint|E-7"
+
+
+def test_a_mention_without_a_short_ref_gets_no_menu_and_values_are_read_strictly():
+    huge = make_mention(native_id="x" * 200)
+    actions = blocks.mention_message(huge, SETTINGS)["blocks"][-1]
+    assert ids.CORRECT not in [e["action_id"] for e in actions["elements"]]
+    assert blocks.read_correction("move|E-4") == ("move", "E-4")
+    assert blocks.read_correction("undo_move|hackernews:1|2") == ("undo_move", "hackernews:1|2")
+    for bad in (None, 7, "", "move", "move|", "delete|E-4", ["move|E-4"], "|E-4"):
+        assert blocks.read_correction(bad) is None, bad
+
+
+def test_correction_thread_lines_escape_department_names():
+    t = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    moved = Event("k", "moved", t, user="U1", data={"from": "a<b", "to": "c&d"})
+    assert blocks.thread_line(moved) == "moved from a&lt;b to c&amp;d by <@U1>"
+    undone = Event("k", "move_undone", t, user="U1", data={"from": "booking", "to": "ops"})
+    assert blocks.thread_line(undone) == "moved back from ops to booking by <@U1> (move undone)"
+    marked = Event("k", "marked", t, user="U2", data={"complaint": True, "previous": False})
+    assert blocks.thread_line(marked, "E-3") == "<@U2> marked E-3 as a complaint"
