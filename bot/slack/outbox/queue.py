@@ -173,6 +173,12 @@ class OutboxQueue:
         """Interrupt a drain's wait (or an idle worker) because something changed."""
         self._wake.set()
 
+    def queued_elsewhere(self) -> None:
+        """Another process (a replica, a command) queued rows in the shared store: re-read
+        the queue, not this process's cached rows, and wake the drain."""
+        self.rows.changed()
+        self.wake()
+
     def _enqueue(self, item_id: str, kind: Kind, channel: str, mention_key: str | None,
                  payload: dict[str, Any]) -> None:
         payload = {**payload, "seq": next(self._seq)}
