@@ -162,7 +162,14 @@ class PostgresStore(Store):
     def find_by_link(self, url: str) -> Mention | None:
         if not url:
             return None
-        return self._one("urls @> ARRAY[%s]::text[]", (url,))
+        # MATERIALIZED: the matches first (the GIN index), then the oldest of them. A
+        # prepared statement's generic plan otherwise walks the primary key in number
+        # order and tests every row's urls until one matches (a scan of the table for
+        # every new mention the pipeline checks).
+        rows = self._rows("WITH hits AS MATERIALIZED (SELECT number, doc FROM mentions"
+                          " WHERE urls @> ARRAY[%s]::text[])"
+                          " SELECT number, doc FROM hits ORDER BY number LIMIT 1", (url,))
+        return _mention(*rows[0]) if rows else None
 
     def update_mention(
         self, key: str, change: Callable[[Mention], Mention | None]
