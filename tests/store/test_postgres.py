@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import psycopg
 import psycopg.sql
@@ -72,6 +73,7 @@ def explain(conn: psycopg.Connection, sql: str, args: tuple, *, generic: bool) -
     ("find_by_slack_message", ("C1", "1.2"), "mentions_slack_message"),
     ("find_by_fingerprint", ("fp",), "mentions_fingerprint"),
     ("find_by_link", ("https://example.org/hn/1",), "mentions_urls"),
+    ("arrived_since", (datetime(2030, 1, 1, tzinfo=UTC),), "mentions_arrived"),
 ])
 @pytest.mark.parametrize("plan", ["custom", "generic"])
 def test_the_slack_side_queries_can_use_their_indexes(pg_url, monkeypatch, query, params,
