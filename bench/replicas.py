@@ -6,8 +6,8 @@ token bucket with a burst of 3), empties the database, starts three real
 `python -m bot serve` processes (HTTP mode, PORT=0, each with its own empty data
 directory, SLACK_POST_RATE set to the same rate), waits until one is leader and all have
 finished starting, pauses them (SIGSTOP), stores the mentions and queues them the way
-the pipeline does (add_mention, then the outbox row; the database NOTIFYs the leader),
-and resumes them (SIGCONT). It times from the resume to the last post seen at the
+the pipeline does (the mention and its outbox row in one write; the database NOTIFYs
+the leader), and resumes them (SIGCONT). It times from the resume to the last post seen at the
 stand-in (the drain of the whole backlog, as bench/burst.py times one outbox), waits 2 s
 for any late double, and counts the posts per outbox id at the stand-in: each mention
 must be posted exactly once.
@@ -114,10 +114,8 @@ def one_run(opts: argparse.Namespace, db_url: str, workdir: Path) -> Run:
             s.proc.send_signal(signal.SIGSTOP)
         t0 = time.perf_counter()
         keys = []
-        for m in mentions:  # as the pipeline does: store it, then queue its post
-            stored = store.add_mention(m)
-            queue.post_mention(stored)
-            keys.append(stored.key)
+        for m in mentions:  # as the pipeline does: the mention and its post, one write
+            keys.append(queue.add_and_post_mention(m).key)
         enqueue_s = time.perf_counter() - t0
         expected = {f"mention:{key}" for key in keys}
         t0 = time.perf_counter()
