@@ -39,7 +39,7 @@ from tinydb import TinyDB, where  # noqa: E402
 
 from bot.listeners.home import gather_home_from_store  # noqa: E402
 from bot.mention import Link, Mention, State  # noqa: E402
-from bot.store.base import Store  # noqa: E402
+from bot.store.base import OutboxItem, Store  # noqa: E402
 from bot.store.tinydb_store import TinyDBStore  # noqa: E402
 from tests.slack.home_reference import gather_home  # noqa: E402
 
@@ -128,6 +128,7 @@ def bench_journal(count: int, lookups: int, rng: random.Random, root: Path) -> N
     print(f"  iter_mentions() full:     {everything:,} mentions in {full * 1e3:.0f} ms "
           f"({full / everything * 1e6:.1f} us each, decoding included)")
     bench_slack_queries(store, mentions, rng)
+    print_queued(store, count, rng)
     store.flush()
     print(f"  on disk before close: {size_of(data)}")
     t = time.perf_counter()
@@ -149,6 +150,19 @@ def best_of(fn, runs: int) -> float:
     return min(times)
 
 
+def print_queued(store: Store, count: int, rng: random.Random) -> None:
+    """What the pipeline writes per new mention: the mention and its outbox row
+    (add_mention_queued), on extra mentions stored one at a time."""
+    extra = [make_mention(count + i, count, rng) for i in range(min(count, 2000))]
+    t = time.perf_counter()
+    for m in extra:
+        store.add_mention_queued(m, OutboxItem(id=f"mention:{m.key}", kind="mention",
+                                               channel="C1", mention_key=m.key, payload={}))
+    elapsed = time.perf_counter() - t
+    print(f"  with its outbox row (the pipeline's write), {len(extra):,} more: "
+          f"{len(extra) / elapsed:,.0f} mentions/s")
+
+
 def bench_postgres(url: str, count: int, lookups: int, rng: random.Random) -> None:
     from bot.store.postgres import PostgresStore
 
@@ -160,7 +174,7 @@ def bench_postgres(url: str, count: int, lookups: int, rng: random.Random) -> No
     elapsed = time.perf_counter() - t
     print(f"PostgreSQL store, {count:,} mentions (fsync and synchronous commit on)")
     print(f"  add_mention one at a time: {count / elapsed:10,.0f} mentions/s  "
-          f"({elapsed:.2f} s; each one a committed statement)")
+          f"({elapsed:.2f} s; each one a statement, committed durably)")
     print_lookups(store, mentions, count, lookups, rng)
     claims = rng.sample([m.key for m in mentions], min(1000, count))
 
@@ -175,6 +189,7 @@ def bench_postgres(url: str, count: int, lookups: int, rng: random.Random) -> No
     print(f"  iter_mentions() full:     {everything:,} mentions in {full * 1e3:.0f} ms "
           f"({full / everything * 1e6:.1f} us each, decoding included)")
     bench_slack_queries(store, mentions, rng)
+    print_queued(store, count, rng)
     store.close()
 
 

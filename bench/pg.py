@@ -18,14 +18,7 @@ from tests.pg_cluster import Cluster, find_bindir  # noqa: E402
 def postgres(url: str | None = None) -> Iterator[str | None]:
     """Yields a database URL, or None (with a message) if no server can be had."""
     if url:
-        from bot.store.postgres import PostgresStore
-
-        PostgresStore.open(url).close()  # migrate
-        import psycopg
-
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("TRUNCATE mentions, outbox, events, cursors, meta RESTART IDENTITY")
-            conn.execute("UPDATE counters SET value = 0")
+        empty(url)
         yield url
         return
     bindir = find_bindir()
@@ -39,3 +32,15 @@ def postgres(url: str | None = None) -> Iterator[str | None]:
         yield cluster.url()
     finally:
         cluster.destroy()
+
+
+def empty(url: str) -> None:
+    """Migrate the database at `url` and empty Earshot's tables (numbering restarts)."""
+    from bot.store.postgres import PostgresStore
+
+    PostgresStore.open(url).close()  # migrate
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE mentions, outbox, events, cursors, meta RESTART IDENTITY")
+        conn.execute("UPDATE counters SET value = 0")

@@ -34,7 +34,7 @@ class Roles:
             from bot.store.postgres.leader import Leadership
 
             self.leadership = Leadership(url, on_gain=self._gain, on_lose=self._lose,
-                                         on_notify=outbox.wake, interval=interval)
+                                         on_notify=outbox.queued_elsewhere, interval=interval)
         self._single = url is None
 
     @property

@@ -95,6 +95,33 @@ def test_credentials_come_from_the_environment(tmp_path):
     assert s.sources["x"].credentials["bearer_token_env"] == "token-123"
 
 
+def test_slack_post_rate_comes_from_the_environment_and_paces_the_outbox(tmp_path):
+    from slack_sdk import WebClient
+
+    from bot.slack.outbox import Outbox
+    from bot.store import open_store
+
+    path = write(tmp_path, MINIMAL)
+    assert load_settings(path, env={}).slack.post_rate == 1.0  # Slack's limit
+    s = load_settings(path, env={"SLACK_POST_RATE": "20"})
+    assert s.slack.post_rate == 20.0
+    store = open_store(tmp_path / "data")
+    try:
+        outbox = Outbox(store, WebClient(token="xoxb-x", base_url="http://127.0.0.1:9/"), s)
+        assert 19 < outbox.pacer.rate < 20  # that rate, less the pacing margin
+        explicit = Outbox(store, WebClient(token="xoxb-x"), s, rate_per_second=3)
+        assert 2.9 < explicit.pacer.rate < 3
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("value", ["fast", "0", "-1", "nan", "inf", "5000"])
+def test_a_bad_slack_post_rate_is_one_line_naming_it(tmp_path, value):
+    with pytest.raises(ConfigError, match="SLACK_POST_RATE") as err:
+        load_settings(write(tmp_path, MINIMAL), env={"SLACK_POST_RATE": value})
+    assert "\n" not in str(err.value) and repr(value) in str(err.value)
+
+
 def test_syntax_error_is_one_line_exit_2_no_traceback(tmp_path):
     path = write(tmp_path, MINIMAL + "\n[broken\n")
     proc = subprocess.run(

@@ -91,7 +91,7 @@ class Pipeline:
             self._merge(existing, mention, result)
             return
         judgment = self.judge.judge(story)
-        stored = self.store.add_mention(dataclasses.replace(
+        judged = dataclasses.replace(
             mention,
             fingerprint=fp,
             sentiment=judgment.sentiment,
@@ -99,10 +99,16 @@ class Pipeline:
             department=judgment.department,
             reason=judgment.reason,
             fetched_at=self.clock(),
-        ))
+        )
+        # The outbox on this store stores the mention and queues its post in one write.
+        add_and_post = getattr(self.poster, "add_and_post_mention", None)
+        if add_and_post is not None and getattr(self.poster, "store", None) is self.store:
+            stored = add_and_post(judged)
+        else:
+            stored = self.store.add_mention(judged)
+            if self.poster is not None:
+                self.poster.post_mention(stored)
         result.new.append(stored)
-        if self.poster is not None:
-            self.poster.post_mention(stored)
         # After post_mention: its thread lines wait for the message to exist.
         resolution.link_return(self.store, self.poster, stored,
                                self.settings.summary.resolution_days, self.clock())

@@ -178,8 +178,8 @@ class Retrainer:
         while not self._stop.is_set():
             first = self._queue.get()
             batch = [first]
-            deadline = threading.Event()
-            deadline.wait(self.delay)  # gather a burst of clicks into one refit
+            # Gather a burst of clicks into one refit; a stop() ends the wait at once.
+            self._stop.wait(self.delay)
             while not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             labels = [lb for lb in batch if lb is not None]

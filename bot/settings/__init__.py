@@ -103,6 +103,9 @@ class SlackSettings:
     bot_token: str | None
     signing_secret: str | None
     app_token: str | None
+    # chat.postMessage per channel per second, the outbox's pace across all replicas.
+    # Slack allows about 1; only a Slack-compatible stand-in (tests, benches) takes more.
+    post_rate: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,7 @@ def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Sett
         bot_token=env.get("SLACK_BOT_TOKEN") or None,
         signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
         app_token=env.get("SLACK_APP_TOKEN") or None,
+        post_rate=_post_rate(path, env.get("SLACK_POST_RATE")),
     )
     return Settings(
         path=path, brand=brand, sources=sources, departments=departments,
@@ -241,6 +245,19 @@ def parse_settings(raw: dict[str, Any], path: Path, env: dict[str, str]) -> Sett
         data_dir=Path(env.get("EARSHOT_DATA") or "./data"), habit=habit,
         store=StoreSettings(keep_days=keep_days),
     )
+
+
+def _post_rate(path: Path, value: str | None) -> float:
+    if not value:
+        return 1.0
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    if not 0 < rate <= 1000:  # also refuses nan and inf
+        raise ConfigError(path, "", f"SLACK_POST_RATE: expected messages per second per "
+                                    f"channel, a number above 0 up to 1000, got {value!r}")
+    return rate
 
 
 def _parse_departments(v: _Validator, raw: dict[str, Any]) -> dict[str, DepartmentSettings]:

@@ -157,6 +157,15 @@ class Store(ABC):
     @abstractmethod
     def set_cursor(self, source: str, cursor: dict[str, Any]) -> None: ...
 
+    def add_mention_queued(self, mention: Mention, item: OutboxItem) -> Mention:
+        """add_mention, and enqueue `item` (the mention's first post) with it: in one
+        write where the backend can (PostgreSQL: one statement, one commit), so a stored
+        mention always has its post queued. Raises KeyError like add_mention, and then
+        enqueues nothing."""
+        stored = self.add_mention(mention)
+        self.enqueue(item)
+        return stored
+
     # --- outbox ------------------------------------------------------------------
     @abstractmethod
     def enqueue(self, item: OutboxItem) -> OutboxItem:

@@ -216,9 +216,11 @@ def escalate_values(target: str, reason: str, urgency: str = "normal") -> dict[s
             v.URGENCY_BLOCK: {v.URGENCY_INPUT: option_value(urgency, "radio_buttons")}}
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition"
-             ) -> Any:
-    """Poll until `predicate()` is truthy (listeners finish after their ack)."""
+def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition",
+             *, interval: float = 0.01) -> Any:
+    """Poll until `predicate()` is truthy (listeners finish after their ack). A predicate
+    that costs other processes work (an HTTP request, a query) takes a longer `interval`,
+    so the polling does not slow what it waits for on a busy machine."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -226,7 +228,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "c
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
+        time.sleep(interval)
 
 
 # --- the app under test --------------------------------------------------------------------

@@ -192,6 +192,25 @@ def test_enqueue_is_idempotent_on_id(store):
     assert [i.id for i in store.pending_outbox(T0 + timedelta(hours=1))] == ["a"]
 
 
+def test_add_mention_queued_stores_the_mention_and_its_post_together(store):
+    first = replace(item("mention:hn:1"), mention_key="hn:1")
+    stored = store.add_mention_queued(mention("1"), first)
+    assert stored.number == 1 and store.get_mention("hn:1").number == 1
+    queued = store.get_outbox("mention:hn:1")
+    assert (queued.mention_key, queued.channel, queued.status) == ("hn:1", "C1", "pending")
+    assert [i.id for i in store.pending_outbox(T0 + timedelta(hours=1))] == ["mention:hn:1"]
+    # A duplicate key: KeyError, no number used, and nothing queued for it.
+    with pytest.raises(KeyError):
+        store.add_mention_queued(mention("1", text="again"), replace(item("other"),
+                                                                     mention_key="hn:1"))
+    assert store.get_outbox("other") is None
+    assert store.get_mention("hn:1").text == "Acme kept me on hold"
+    # A row already queued under that id is left as it was, as enqueue does.
+    store.enqueue(replace(item("mention:hn:2"), channel="C7"))
+    assert store.add_mention_queued(mention("2"), item("mention:hn:2")).number == 2
+    assert store.get_outbox("mention:hn:2").channel == "C7"
+
+
 def test_pending_outbox_is_oldest_first_and_respects_not_before(store):
     store.enqueue(item("later", minutes=5))
     store.enqueue(item("first", minutes=1))

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import psycopg
+import psycopg.sql
 import pytest
 
 from bot.mention import State
@@ -46,27 +48,58 @@ def test_replicas_starting_together_apply_each_migration_once(fresh_pg_url):
     assert versions == list(range(1, latest_version() + 1))
 
 
+def explain(conn: psycopg.Connection, sql: str, args: tuple, *, generic: bool) -> str:
+    """The plan of `sql` (with %s placeholders) for `args`: a custom plan (the values
+    known), or the generic plan of a prepared statement."""
+    if not generic:
+        return "\n".join(row[0] for row in conn.execute("EXPLAIN " + sql, args))
+    parts = sql.split("%s")
+    prepared = "".join(part + (f"${i + 1}" if i < len(parts) - 1 else "")
+                       for i, part in enumerate(parts))
+    conn.execute("SET plan_cache_mode = force_generic_plan")
+    conn.execute(f"PREPARE explained AS {prepared}")
+    try:
+        values = psycopg.sql.SQL(", ").join(psycopg.sql.Literal(a) for a in args)
+        query = psycopg.sql.SQL("EXPLAIN EXECUTE explained ({})").format(values)
+        return "\n".join(row[0] for row in conn.execute(query))
+    finally:
+        conn.execute("DEALLOCATE explained")
+        conn.execute("RESET plan_cache_mode")
+
+
 @pytest.mark.parametrize("query, params, index", [
     ("open_mentions", ("support",), "mentions_open"),
     ("claimed_by", ("U1",), "mentions_claimed"),
     ("find_by_slack_message", ("C1", "1.2"), "mentions_slack_message"),
     ("find_by_fingerprint", ("fp",), "mentions_fingerprint"),
     ("find_by_link", ("https://example.org/hn/1",), "mentions_urls"),
+    ("arrived_since", (datetime(2030, 1, 1, tzinfo=UTC),), "mentions_arrived"),
 ])
+@pytest.mark.parametrize("plan", ["custom", "generic"])
 def test_the_slack_side_queries_can_use_their_indexes(pg_url, monkeypatch, query, params,
-                                                     index):
+                                                     index, plan):
     """EXPLAIN of each query's SQL, with sequential scans priced out, names the index
-    docs/storage.md promises (on a tiny table the planner would scan anyway)."""
+    docs/storage.md promises (on a tiny table the planner would scan anyway); also with
+    the generic plan a prepared statement ends up with after a few runs (psycopg
+    prepares a query it sees often), which knows nothing of the value looked up."""
     store = PostgresStore.open(pg_url)
     store.add_mention(mention("1", fingerprint="fp"))
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        # Rows enough that a plan walking the table would cost more than the index.
+        conn.execute("INSERT INTO mentions (number, key, urls, created_at, arrived_at,"
+                     " state, doc) SELECT 100 + g, 'filler:' || g,"
+                     " ARRAY['https://example.org/filler/' || g], now(), now(),"
+                     " 'answered', '{}' FROM generate_series(1, 3000) g")
+        conn.execute("ANALYZE mentions")
     plans: list[str] = []
     execute = psycopg.Cursor.execute
 
     def explained(self, sql, args=None, **kw):
-        if str(sql).startswith("SELECT number, doc FROM mentions"):
+        text = str(sql)
+        if text.startswith(("SELECT number, doc FROM mentions", "WITH hits")):
             conn = self.connection
             conn.execute("SET enable_seqscan = off")
-            plans.append("\n".join(row[0] for row in conn.execute("EXPLAIN " + sql, args)))
+            plans.append(explain(conn, text, args or (), generic=plan == "generic"))
             conn.execute("RESET enable_seqscan")
         return execute(self, sql, args, **kw)
 

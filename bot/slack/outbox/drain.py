@@ -60,12 +60,13 @@ class Outbox(OutboxQueue):
     def __init__(self, store: Store, client: WebClient, settings: Settings, *,
                  clock: Callable[[], datetime] = utcnow,
                  sleep: Callable[[float], object] | None = None,
-                 rate_per_second: float = 1.0, burst: int = 3,
+                 rate_per_second: float | None = None, burst: int = 3,
                  update_rate_per_second: float = 0.8, update_burst: int = 5,
                  pacing_margin: float = 0.01,
                  reconcile_margin: timedelta = timedelta(minutes=5),
                  max_backoff: float = 60.0, lanes: int | None = None) -> None:
-        """`rate_per_second`/`burst` pace chat.postMessage per channel; `pacing_margin`
+        """`rate_per_second` (default: settings.slack.post_rate, SLACK_POST_RATE, 1 when
+        unset)/`burst` pace chat.postMessage per channel; `pacing_margin`
         keeps us that fraction under the rate, so clock jitter does not earn 429s.
         `clock` and `sleep(seconds)` say what time it is and how to let time pass; by
         default the real time, and a wait that a new row or cancel() cuts short. Tests
@@ -76,6 +77,8 @@ class Outbox(OutboxQueue):
         super().__init__(store, settings, clock=clock)
         # One token of Slack's burst stays in reserve: our clock and Slack's see each
         # post a few ms apart, and that jitter would otherwise earn an occasional 429.
+        if rate_per_second is None:
+            rate_per_second = settings.slack.post_rate
         self.pacer = Pacer(rate=rate_per_second * (1.0 - pacing_margin),
                            burst=max(1, burst - 1), update_rate=update_rate_per_second,
                            update_burst=update_burst, max_backoff=max_backoff)

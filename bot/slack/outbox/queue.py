@@ -115,6 +115,18 @@ class OutboxQueue:
         channel = department_channel(self.settings, mention.department)
         self._enqueue(f"mention:{mention.key}", Kind.MENTION, channel, mention.key, {})
 
+    def add_and_post_mention(self, mention: Mention) -> Mention:
+        """Store a new mention and queue its channel message in one write
+        (Store.add_mention_queued); returns the stored mention. KeyError if its key is
+        stored already (nothing is queued then)."""
+        channel = department_channel(self.settings, mention.department)
+        stored = self.store.add_mention_queued(
+            mention, self._item(f"mention:{mention.key}", Kind.MENTION, channel,
+                                mention.key, {}))
+        self.rows.changed()
+        self.wake()
+        return stored
+
     def queue_unposted(self) -> int:
         """Queue every stored mention that has neither a Slack message nor an outbox row;
         returns how many. The pipeline stores a mention, then queues it: a crash between
@@ -173,11 +185,20 @@ class OutboxQueue:
         """Interrupt a drain's wait (or an idle worker) because something changed."""
         self._wake.set()
 
+    def queued_elsewhere(self) -> None:
+        """Another process (a replica, a command) queued rows in the shared store: re-read
+        the queue, not this process's cached rows, and wake the drain."""
+        self.rows.changed()
+        self.wake()
+
+    def _item(self, item_id: str, kind: Kind, channel: str, mention_key: str | None,
+              payload: dict[str, Any]) -> OutboxItem:
+        return OutboxItem(id=item_id, kind=kind, channel=channel, mention_key=mention_key,
+                          payload={**payload, "seq": next(self._seq)},
+                          created_at=self._clock())
+
     def _enqueue(self, item_id: str, kind: Kind, channel: str, mention_key: str | None,
                  payload: dict[str, Any]) -> None:
-        payload = {**payload, "seq": next(self._seq)}
-        self.store.enqueue(OutboxItem(id=item_id, kind=kind, channel=channel,
-                                      mention_key=mention_key, payload=payload,
-                                      created_at=self._clock()))
+        self.store.enqueue(self._item(item_id, kind, channel, mention_key, payload))
         self.rows.changed()
         self.wake()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 LEADER_LOCK = 0x6561_7273_686F_7402  # "earshot" + 2 (migrations use + 1)
 OUTBOX_CHANNEL = "earshot_outbox"
+_STOP_CHECK = 0.25  # seconds: how soon a waiting leadership thread notices stop()
 # Server side: notice a vanished leader host in 10 + 3 x 5 s.
 _SERVER_KEEPALIVES = ("SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5;"
                       " SET tcp_keepalives_count = 3")
@@ -91,9 +93,17 @@ class Leadership:
                 self._on_gain()
         else:
             conn.execute("SELECT 1")  # still connected, so still holding the lock
-        for _ in conn.notifies(timeout=self.interval, stop_after=1):
-            if self.is_leader:
-                self._on_notify()
+        # Wait for a notification up to `interval`, in short slices so that stop() need
+        # not wait out the whole interval (a replica shutting down steps down at once).
+        deadline = time.monotonic() + self.interval
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            for _ in conn.notifies(timeout=min(left, _STOP_CHECK), stop_after=1):
+                if self.is_leader:
+                    self._on_notify()
+                return
 
     def _lost(self, exc: BaseException) -> None:
         self._drop_connection()

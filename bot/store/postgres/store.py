@@ -1,7 +1,8 @@
 """PostgresStore: the Store on PostgreSQL, for production and for several replicas.
 
 Every call takes a connection from the pool (autocommit), so single statements commit
-on their own; a read-modify-write (update_mention, update_outbox, update_meta) is one
+on their own (a new mention with its first outbox row is one statement, one round
+trip); a read-modify-write (update_mention, update_outbox, update_meta) is one
 transaction that locks the row with SELECT ... FOR UPDATE, applies the caller's change
 and writes it back, so two processes given the same click still see one owner, and an
 outbox item moves from pending to sending once. Durability is the database's own WAL:
@@ -32,6 +33,22 @@ _MENTION_COLUMNS = ("key, fingerprint, urls, created_at, arrived_at, state, owne
 _MENTION_VALUES = ("%(key)s, %(fingerprint)s, %(urls)s, %(created_at)s, %(arrived_at)s, "
                    "%(state)s, %(owner)s, %(department)s, %(slack_channel)s, %(slack_ts)s, "
                    "%(doc)s::json")
+
+
+# The number is taken only if the key is new, so a duplicate uses no number.
+_NEW_MENTION = (
+    "WITH n AS (UPDATE counters SET value = value + 1 WHERE name = 'mentions'"
+    " AND NOT EXISTS (SELECT 1 FROM mentions WHERE key = %(key)s) RETURNING value),"
+    f" m AS (INSERT INTO mentions (number, {_MENTION_COLUMNS})"
+    f" SELECT n.value, {_MENTION_VALUES} FROM n RETURNING number)")
+_ADD_MENTION = _NEW_MENTION + " SELECT number FROM m"
+# ... and its first post, only if the mention was stored (an existing row is left as
+# it is, as enqueue does).
+_ADD_MENTION_QUEUED = _NEW_MENTION + (
+    ", o AS (INSERT INTO outbox (id, status, created_at, not_before, mention_key, doc)"
+    " SELECT %(o_id)s, %(o_status)s, %(o_created_at)s, %(o_not_before)s,"
+    " %(o_mention_key)s, %(o_doc)s::json FROM m ON CONFLICT (id) DO NOTHING)"
+    " SELECT number FROM m")
 
 
 def _mention(number: int, doc: dict[str, Any]) -> Mention:
@@ -100,24 +117,23 @@ class PostgresStore(Store):
 
     # --- mentions --------------------------------------------------------------------
     def add_mention(self, mention: Mention) -> Mention:
+        return self._add(mention, None)
+
+    def add_mention_queued(self, mention: Mention, item: OutboxItem) -> Mention:
+        return self._add(mention, item)
+
+    def _add(self, mention: Mention, item: OutboxItem | None) -> Mention:
+        """One statement in autocommit: its number, the mention and (with `item`) its
+        outbox row, in one round trip and one synchronous commit. Nothing is written
+        if the key is already stored."""
         row = mention_row(mention)  # TypeError here (not JSON) writes nothing
+        sql = _ADD_MENTION
+        if item is not None:
+            row.update({f"o_{k}": v for k, v in outbox_row(item).items()})
+            sql = _ADD_MENTION_QUEUED
         try:
-            # One network round trip: BEGIN, SET, INSERT and COMMIT sent as a pipeline.
-            with self._write("add_mention") as conn, conn.pipeline(), conn.transaction():
-                # Without waiting for the WAL flush: a mention is durable once a later
-                # synchronous commit (its outbox row, its source's cursor) returns, since
-                # WAL is flushed in order; a database crash before that loses only
-                # mentions whose cursor was not saved, which the next poll fetches again
-                # (the TinyDB store's group commit makes the same promise). Waiting for
-                # one fsync per mention would cap ingest at the disk's fsync rate.
-                conn.execute("SET LOCAL synchronous_commit = off")
-                found = conn.execute(
-                    "WITH n AS (UPDATE counters SET value = value + 1 WHERE name = 'mentions'"
-                    " AND NOT EXISTS (SELECT 1 FROM mentions WHERE key = %(key)s)"
-                    " RETURNING value)"
-                    f" INSERT INTO mentions (number, {_MENTION_COLUMNS})"
-                    f" SELECT n.value, {_MENTION_VALUES} FROM n RETURNING number",
-                    row).fetchone()
+            with self._write("add_mention") as conn:
+                found = conn.execute(sql, row).fetchone()
         except psycopg.errors.UniqueViolation:  # the same key, stored meanwhile
             found = None
         if found is None:
@@ -146,7 +162,14 @@ class PostgresStore(Store):
     def find_by_link(self, url: str) -> Mention | None:
         if not url:
             return None
-        return self._one("urls @> ARRAY[%s]::text[]", (url,))
+        # MATERIALIZED: the matches first (the GIN index), then the oldest of them. A
+        # prepared statement's generic plan otherwise walks the primary key in number
+        # order and tests every row's urls until one matches (a scan of the table for
+        # every new mention the pipeline checks).
+        rows = self._rows("WITH hits AS MATERIALIZED (SELECT number, doc FROM mentions"
+                          " WHERE urls @> ARRAY[%s]::text[])"
+                          " SELECT number, doc FROM hits ORDER BY number LIMIT 1", (url,))
+        return _mention(*rows[0]) if rows else None
 
     def update_mention(
         self, key: str, change: Callable[[Mention], Mention | None]
