@@ -55,8 +55,16 @@ def report_for_window(settings: Settings, store: Store, start: datetime, end: da
     since = start - timedelta(days=WEEK)
     if chart:
         since = min(since, end - timedelta(days=charts.DAYS))
-    mentions = list(store.iter_mentions(since=min(since, end - fairness.WINDOW)))
-    events = store.events(since=min(start, end - fairness.WINDOW))
+    since = min(since, end - fairness.WINDOW)
+    events_since = min(start, end - fairness.WINDOW)
+    # One read for every part (the routing figures look two weeks back by arrival); the
+    # day's margin keeps a post whose source clock ran ahead of ours (fetched_at a little
+    # before created_at) in the created_at window.
+    routing_since = end - routing_health.SPAN
+    arrived = store.arrived_since(min(since, routing_since) - timedelta(days=1))
+    mentions = [m for m in arrived if m.created_at >= since]
+    all_events = store.events(since=min(events_since, routing_since))
+    events = [e for e in all_events if e.at >= events_since]
     report = build_report(
         mentions, events, start=start, end=end, timezone=settings.summary.timezone,
         title=title, departments=list(settings.departments),
@@ -64,7 +72,8 @@ def report_for_window(settings: Settings, store: Store, start: datetime, end: da
     report.fairness = fairness.fairness(mentions, events, end)
     report.resolution = resolution.resolution_for(store, end,
                                                   settings.summary.resolution_days)
-    report.routing = routing_health.read_store(store, end, list(settings.departments))
+    report.routing = routing_health.from_read(store, arrived, all_events, end,
+                                              list(settings.departments))
     if chart:
         report.chart = charts.theme_series(report, mentions)
     return report

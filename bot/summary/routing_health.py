@@ -36,6 +36,7 @@ from bot.store.base import Store, arrived_at
 from bot.text import plural
 
 WEEK = timedelta(days=7)
+SPAN = 2 * WEEK  # this week and the week before
 NO_DEPARTMENT = "(none)"
 _ROUTE_KINDS = (EventKind.MOVED, EventKind.ESCALATED, EventKind.MOVE_UNDONE)
 _KINDS = frozenset((*_ROUTE_KINDS, EventKind.MARKED))
@@ -238,16 +239,27 @@ def _count_flags(story: _Story, here: str, tally: _Tally) -> None:
 def read_store(store: Store, end: datetime, departments: Sequence[str] = ()
                ) -> RoutingHealth:
     """Read the two weeks before `end` from the store (the mentions that arrived, the
-    events since) and compute the figures. Mentions older than that whose complaint flag
-    was changed are looked up one by one (few: only those somebody marked)."""
-    since = end - 2 * WEEK
-    mentions = {m.key: m for m in store.arrived_since(since)}
-    events = [e for e in store.events(since=since) if e.kind in _KINDS]
-    for key in {e.mention_key for e in events if e.kind == EventKind.MARKED} - set(mentions):
+    events since) and compute the figures."""
+    since = end - SPAN
+    return from_read(store, store.arrived_since(since), store.events(since=since), end,
+                     departments)
+
+
+def from_read(store: Store, arrived: Iterable[Mention], events: Iterable[Event],
+              end: datetime, departments: Sequence[str] = ()) -> RoutingHealth:
+    """The figures from mentions and events already read (the daily summary reads the
+    store once for all its parts): `arrived` must hold every mention that arrived in
+    the two weeks before `end`, `events` every event since then; more is ignored.
+    Mentions older than that whose complaint flag was changed are looked up one by one
+    (few: only those somebody marked)."""
+    since = end - SPAN
+    mentions = {m.key: m for m in arrived if arrived_at(m) >= since}
+    kept = [e for e in events if e.kind in _KINDS and e.at >= since]
+    for key in {e.mention_key for e in kept if e.kind == EventKind.MARKED} - set(mentions):
         older = store.get_mention(key)
         if older is not None:
             mentions[key] = older
-    return routing_health(mentions.values(), events, end=end, departments=departments)
+    return routing_health(mentions.values(), kept, end=end, departments=departments)
 
 
 # --- showing ----------------------------------------------------------------------------------
