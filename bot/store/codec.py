@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.mention import Event, Link, Mention, State, parse_time
 from bot.store.base import OutboxItem
-from bot.store.journal_storage import DocCodec, decode, encode
+from bot.store.doc_text import DocCodec, decode, encode
 
 _MENTION_FIELDS = tuple(f.name for f in dataclasses.fields(Mention))
 _MENTION_TIMES = ("created_at", "claimed_at", "answered_at", "escalated_at", "fetched_at")
