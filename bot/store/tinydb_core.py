@@ -29,7 +29,7 @@ from bot.store.codec import (
 from bot.store.doc_text import decode
 from bot.store.journal_storage import JournalStorage
 from bot.store.journal_table import JournalTable
-from bot.store.snapshot_file import StoreCorruptError, gc_paused
+from bot.store.snapshot_file import gc_paused
 from bot.store.tinydb_indexes import _ACTIVE, _index_first
 from bot.store.tinydb_queries import SlackQueries
 
@@ -66,12 +66,7 @@ class StoreCore(SlackQueries):
             try:
                 self._build_indexes()
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                # A document lacking a field every document has ("key", "name"): edited
-                # or damaged by hand. One line, naming the files, instead of a traceback.
-                raise StoreCorruptError(
-                    f"the store in {self._storage.dir} holds a malformed document "
-                    f"({type(exc).__name__}: {exc}) in earshot.json or earshot.journal; "
-                    "restore the store from a backup") from exc
+                raise self._malformed(exc) from exc
 
     def _check_open(self, method: str) -> None:
         """Called first by every write."""
@@ -259,12 +254,14 @@ class StoreCore(SlackQueries):
             self._check_open("add_event")
             doc_id = self._events.next_id()
             self._events.put(doc_id, doc)
-            self._index_event(doc_id, doc)
+            if self._events_indexed:  # else built from the stored events when first needed
+                self._index_event(doc_id, doc)
 
     def events(
         self, mention_key: str | None = None, since: datetime | None = None
     ) -> list[Event]:
         with self._lock:
+            self._need_events()
             if mention_key is not None:
                 texts = [self._events.text(i) for i in self._events_of.get(mention_key, ())]
             else:
@@ -294,6 +291,7 @@ class StoreCore(SlackQueries):
                 finished[item_id] = (doc_id, text)
         with self._lock:
             self._check_open("delete_mentions")
+            self._need_events()
             numbers = {key: self._by_key[key] for key in wanted if key in self._by_key}
             events = [i for key in numbers for i in self._events_of.get(key, ())]
             outbox = {item_id: doc_id for item_id, (doc_id, text) in finished.items()

@@ -16,6 +16,7 @@ from bot.mention import State
 from bot.store.codec import MENTIONS, mention_urls, micros
 from bot.store.journal_storage import JournalStorage
 from bot.store.journal_table import JournalTable
+from bot.store.snapshot_file import StoreCorruptError, gc_paused
 
 _ACTIVE = frozenset({"pending", "sending"})
 _NO_TIME = -(1 << 62)  # sorts before any real time: outbox items without created_at
@@ -120,19 +121,23 @@ class StoreIndexes:
         self._by_message: _Numbers = {}  # slack_ts -> numbers (the channel is checked)
         self._outbox_ids: dict[str, int] = {}
         self._active: dict[str, tuple[int, int, int | None]] = {}  # id -> (created, doc, nb)
+        # Built on first use (_need_events): see there.
+        self._events_indexed = False
         self._events_of: dict[str, list[int]] = {}
         self._events_time: list[tuple[int, int]] = []
         self._cursor_ids: dict[str, int] = {}
         self._meta_ids: dict[str, int] = {}
 
-    def _build_indexes(self) -> None:
+    def _docs(self, table: JournalTable) -> Iterator[tuple[int, Any]]:
         # One document decoded at a time: the whole store decoded at once would take
         # about 4x the memory of the texts.
-        def docs(table: JournalTable) -> Iterator[tuple[int, Any]]:
-            codec = self._storage.codec(table.name)
-            for doc_id, held in self._storage.held(table.name).items():
-                yield int(doc_id), codec.doc(held)
+        codec = self._storage.codec(table.name)
+        for doc_id, held in self._storage.held(table.name).items():
+            yield int(doc_id), codec.doc(held)
 
+    def _build_indexes(self) -> None:
+        """The indexes every start needs; the events indexes wait for their first use."""
+        docs = self._docs
         for doc_id, held in self._storage.held(self._mentions.name).items():
             self._index_mention(int(doc_id), MENTIONS.index_fields(held), ordered=False)
         self._by_time.sort()
@@ -141,11 +146,6 @@ class StoreIndexes:
             group.sort()
         for doc_id, doc in docs(self._outbox):
             self._index_outbox(doc_id, doc)
-        for doc_id, doc in docs(self._events):
-            self._index_event(doc_id, doc, ordered=False)
-        self._events_time.sort()
-        for ids in self._events_of.values():
-            ids.sort()
         for doc_id, doc in docs(self._cursors):
             self._cursor_ids[doc["name"]] = doc_id
         for doc_id, doc in docs(self._meta):
@@ -206,6 +206,34 @@ class StoreIndexes:
             self._active[doc["id"]] = (created, doc_id, not_before)
         else:
             self._active.pop(doc["id"], None)
+
+    def _need_events(self) -> None:
+        """Build the events indexes if this is their first use; call under the lock.
+
+        Not at open: decoding and indexing every event was about a fifth of opening a
+        store (events outnumber mentions), and `serve`, `fetch` and most commands start
+        without reading one. A document damaged by hand is reported as at open."""
+        if self._events_indexed:
+            return
+        self._events_of, self._events_time = {}, []
+        with gc_paused():
+            try:
+                for doc_id, doc in self._docs(self._events):
+                    self._index_event(doc_id, doc, ordered=False)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise self._malformed(exc) from exc
+        self._events_time.sort()
+        for ids in self._events_of.values():
+            ids.sort()
+        self._events_indexed = True
+
+    def _malformed(self, exc: Exception) -> StoreCorruptError:
+        # A document lacking a field every document has ("key", "name"): edited or
+        # damaged by hand. One line, naming the files, instead of a traceback.
+        return StoreCorruptError(
+            f"the store in {self._storage.dir} holds a malformed document "
+            f"({type(exc).__name__}: {exc}) in earshot.json or earshot.journal; "
+            "restore the store from a backup")
 
     def _index_event(self, doc_id: int, doc: dict[str, Any], ordered: bool = True) -> None:
         self._events_of.setdefault(doc["mention_key"], []).append(doc_id)
