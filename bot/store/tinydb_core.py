@@ -116,12 +116,14 @@ class StoreCore(SlackQueries):
     def find_by_fingerprint(self, fingerprint: str) -> Mention | None:
         """The first stored mention with this fingerprint."""
         with self._lock:
+            self._need_lookups()
             held = self._held(_index_first(self._by_fingerprint, fingerprint))
         return self._to_mention(held)
 
     def find_by_link(self, url: str) -> Mention | None:
         """The first stored mention whose url or one of whose links is `url`."""
         with self._lock:
+            self._need_lookups()
             held = self._held(_index_first(self._by_url, url))
         return self._to_mention(held)
 
@@ -130,6 +132,7 @@ class StoreCore(SlackQueries):
     ) -> Mention | None:
         with self._lock:
             self._check_open("update_mention")
+            self._need_lookups()
             number = self._by_key.get(key)
             if number is None:
                 return None
@@ -201,6 +204,7 @@ class StoreCore(SlackQueries):
         doc = outbox_to_doc(item)
         with self._lock:
             self._check_open("enqueue")
+            self._need_outbox()
             doc_id = self._outbox_ids.get(item.id)
             if doc_id is not None:
                 return outbox_from_doc(decode(self._outbox.text(doc_id)))
@@ -213,6 +217,7 @@ class StoreCore(SlackQueries):
 
     def get_outbox(self, item_id: str) -> OutboxItem | None:
         with self._lock:
+            self._need_outbox()
             doc_id = self._outbox_ids.get(item_id)
             text = self._outbox.text(doc_id) if doc_id is not None else None
         return None if text is None else outbox_from_doc(decode(text))
@@ -222,6 +227,7 @@ class StoreCore(SlackQueries):
         (created_at, then enqueue order; items without created_at first)."""
         limit = micros(now or utcnow())
         with self._lock:
+            self._need_outbox()
             due = sorted(entry[:2] for entry in self._active.values()
                          if entry[2] is None or entry[2] <= limit)
             texts = [self._outbox.text(doc_id) for _, doc_id in due]
@@ -232,6 +238,7 @@ class StoreCore(SlackQueries):
     ) -> OutboxItem | None:
         with self._lock:
             self._check_open("update_outbox")
+            self._need_outbox()
             doc_id = self._outbox_ids.get(item_id)
             if doc_id is None:
                 return None
@@ -280,6 +287,7 @@ class StoreCore(SlackQueries):
         # The outbox rows to delete are found by decoding every row's text: outside the
         # lock (texts are immutable), then re-checked under it (unchanged text).
         with self._lock:
+            self._need_outbox()
             rows = [(item_id, doc_id, self._outbox.text(doc_id))
                     for item_id, doc_id in self._outbox_ids.items()]
         finished = {}
@@ -291,6 +299,7 @@ class StoreCore(SlackQueries):
                 finished[item_id] = (doc_id, text)
         with self._lock:
             self._check_open("delete_mentions")
+            self._need_lookups()
             self._need_events()
             numbers = {key: self._by_key[key] for key in wanted if key in self._by_key}
             events = [i for key in numbers for i in self._events_of.get(key, ())]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left, insort
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from bot.mention import State
@@ -99,6 +99,7 @@ class StoreIndexes:
     """The indexes of one open store and their upkeep. The core provides the storage,
     its tables and the lock."""
 
+    read_only: bool
     _storage: JournalStorage
     _lock: threading.RLock
     _mentions: JournalTable
@@ -121,7 +122,10 @@ class StoreIndexes:
         self._by_message: _Numbers = {}  # slack_ts -> numbers (the channel is checked)
         self._outbox_ids: dict[str, int] = {}
         self._active: dict[str, tuple[int, int, int | None]] = {}  # id -> (created, doc, nb)
-        # Built on first use (_need_events): see there.
+        # Built on first use (_need_events, and for a read-only store _need_lookups and
+        # _need_outbox): see there.
+        self._lookups_indexed = not self.read_only
+        self._outbox_indexed = not self.read_only
         self._events_indexed = False
         self._events_of: dict[str, list[int]] = {}
         self._events_time: list[tuple[int, int]] = []
@@ -136,7 +140,10 @@ class StoreIndexes:
             yield int(doc_id), codec.doc(held)
 
     def _build_indexes(self) -> None:
-        """The indexes every start needs; the events indexes wait for their first use."""
+        """The indexes every start needs; the events indexes wait for their first use,
+        and in a read-only store (never written, so nothing can change before they are
+        built) also the lookups by fingerprint, url, state, arrival and message, and the
+        outbox's: a one-day report reads none of them."""
         docs = self._docs
         for doc_id, held in self._storage.held(self._mentions.name).items():
             self._index_mention(int(doc_id), MENTIONS.index_fields(held), ordered=False)
@@ -144,8 +151,9 @@ class StoreIndexes:
         self._by_arrival.sort()
         for group in (*self._open.values(), *self._claimed.values()):
             group.sort()
-        for doc_id, doc in docs(self._outbox):
-            self._index_outbox(doc_id, doc)
+        if self._outbox_indexed:
+            for doc_id, doc in docs(self._outbox):
+                self._index_outbox(doc_id, doc)
         for doc_id, doc in docs(self._cursors):
             self._cursor_ids[doc["name"]] = doc_id
         for doc_id, doc in docs(self._meta):
@@ -153,13 +161,18 @@ class StoreIndexes:
 
     def _index_mention(self, number: int, doc: dict[str, Any], ordered: bool = True) -> None:
         self._by_key[doc["key"]] = number
+        entry = (micros(doc["created_at"]), number)
+        add = insort if ordered else list.append  # unordered: sorted once when all are in
+        add(self._by_time, entry)
+        if self._lookups_indexed:
+            self._index_lookups(number, doc, entry, add)
+
+    def _index_lookups(self, number: int, doc: dict[str, Any], entry: _Entry,
+                       add: Callable[[list[Any], Any], None]) -> None:
         if doc.get("fingerprint"):
             _index_add(self._by_fingerprint, doc["fingerprint"], number)
         for url in mention_urls(doc):
             _index_add(self._by_url, url, number)
-        entry = (micros(doc["created_at"]), number)
-        add = insort if ordered else list.append  # unordered: sorted once when all are in
-        add(self._by_time, entry)
         add(self._by_arrival, self._arrival_key(doc, number))
         for groups, name in self._groups_of(doc):
             add(groups.setdefault(name, []), entry)
@@ -206,6 +219,36 @@ class StoreIndexes:
             self._active[doc["id"]] = (created, doc_id, not_before)
         else:
             self._active.pop(doc["id"], None)
+
+    def _need_lookups(self) -> None:
+        """Build a read-only store's mention lookups on first use; call under the lock."""
+        if self._lookups_indexed:
+            return
+        self._by_fingerprint, self._by_url, self._by_message = {}, {}, {}
+        self._open, self._claimed, self._by_arrival = {}, {}, []
+        with gc_paused():
+            try:
+                for entry in self._by_time:  # oldest first: the groups come out sorted
+                    held = self._mentions.held(entry[1])
+                    self._index_lookups(entry[1], MENTIONS.index_fields(held), entry,
+                                        list.append)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise self._malformed(exc) from exc
+        self._by_arrival.sort()
+        self._lookups_indexed = True
+
+    def _need_outbox(self) -> None:
+        """Build a read-only store's outbox indexes on first use; call under the lock."""
+        if self._outbox_indexed:
+            return
+        self._outbox_ids, self._active = {}, {}
+        with gc_paused():
+            try:
+                for doc_id, doc in self._docs(self._outbox):
+                    self._index_outbox(doc_id, doc)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise self._malformed(exc) from exc
+        self._outbox_indexed = True
 
     def _need_events(self) -> None:
         """Build the events indexes if this is their first use; call under the lock.

@@ -32,6 +32,7 @@ class SlackQueries(StoreIndexes):
                       limit: int | None = None) -> list[Mention]:
         states = _OPEN_STATES if state is None else (state,)
         with self._lock:
+            self._need_lookups()
             if department is None:
                 queues = [entries for (_, st), entries in self._open.items() if st in states]
             else:
@@ -45,6 +46,7 @@ class SlackQueries(StoreIndexes):
         counts: dict[str, int] = {}
         oldest: dict[str, _Entry] = {}
         with self._lock:
+            self._need_lookups()
             for (department, _), entries in self._open.items():
                 counts[department] = counts.get(department, 0) + len(entries)
                 head = oldest.get(department)
@@ -54,11 +56,13 @@ class SlackQueries(StoreIndexes):
 
     def claimed_by(self, user: str) -> list[Mention]:
         with self._lock:
+            self._need_lookups()
             held = self._held_of(self._claimed.get(user, []))
         return list(map(MENTIONS.mention, held))
 
     def arrived_since(self, since: datetime) -> list[Mention]:
         with self._lock:
+            self._need_lookups()
             start = bisect_left(self._by_arrival, micros(since) << _NUMBER_BITS)
             held = [self._mentions.held(key & _NUMBER_MASK)
                     for key in self._by_arrival[start:]]
@@ -70,6 +74,8 @@ class SlackQueries(StoreIndexes):
         # From the indexes alone: start-up must not decode every mention to find the few
         # (usually none) that were stored but never queued.
         with self._lock:
+            self._need_lookups()
+            self._need_outbox()
             posted = {n for numbers in self._by_message.values() for n in
                       (numbers if isinstance(numbers, list) else (numbers,))}
             queued = self._outbox_ids
@@ -84,6 +90,7 @@ class SlackQueries(StoreIndexes):
             return None
         best: tuple[_Entry, Any] | None = None
         with self._lock:
+            self._need_lookups()
             for number in _index_all(self._by_message, ts):  # nearly always one
                 held = self._mentions.held(number)
                 fields = MENTIONS.index_fields(held)

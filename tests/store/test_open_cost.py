@@ -145,3 +145,80 @@ def test_micros_of_every_time_shape_agree(value):
     from bot.store.codec import _EPOCH, _MICROSECOND
 
     assert micros(value) == (parse_time(value) - _EPOCH) // _MICROSECOND
+
+
+def _varied(data: Path) -> None:
+    """Mentions in every index: fingerprints, links, open / escalated / claimed, posted
+    (Slack ts), queued and never queued, outbox rows pending and sent."""
+    from dataclasses import replace
+
+    from bot.mention import Link, State
+
+    store = TinyDBStore.open(data)
+    for i in range(40):
+        m = store.add_mention(replace(
+            mention(str(i), minutes=i, fingerprint=f"fp{i % 7}",
+                    links=[Link("reddit", f"https://reddit.example/{i % 5}")]),
+            department=("support", "billing")[i % 2]))
+        if i % 4 == 1:
+            store.update_mention(m.key, lambda x, i=i: replace(
+                x, state=State.CLAIMED, owner=f"U{i % 3}", claimed_at=T0))
+        elif i % 4 == 2:
+            store.update_mention(m.key, lambda x: replace(x, state=State.ESCALATED))
+        if i % 3:
+            store.update_mention(m.key, lambda x, i=i: replace(
+                x, slack_channel="C1", slack_ts=f"{i}.0001"))
+            store.enqueue(OutboxItem(id=f"mention:{m.key}", kind="mention", channel="C1",
+                                     mention_key=m.key, created_at=T0,
+                                     status="sent" if i % 2 else "pending"))
+        store.add_event(Event(m.key, "posted", T0 + timedelta(minutes=i)))
+    store.close()
+
+
+def _answers(store: TinyDBStore) -> list:
+    def keys(found):  # noqa: ANN001, ANN202
+        return [m.key for m in found]
+
+    by = lambda m: m.key if m else None  # noqa: E731
+    return [
+        by(store.find_by_fingerprint("fp3")), by(store.find_by_link("https://reddit.example/2")),
+        by(store.find_by_link("https://example.org/hn/9")),
+        keys(store.open_mentions()), keys(store.open_mentions("billing", limit=3)),
+        store.count_open_by_department(), keys(store.claimed_by("U1")),
+        keys(store.arrived_since(T0)), keys(store.unposted_mentions()),
+        by(store.find_by_slack_message("C1", "7.0001")),
+        by(store.find_by_slack_message("C2", "7.0001")),
+        [i.id for i in store.pending_outbox()], store.get_outbox("mention:hn:5"),
+        keys(store.iter_mentions(since=T0 + timedelta(minutes=30))),
+        by(store.get_mention("hn:3")), store.count_mentions(),
+    ]
+
+
+def test_a_read_only_store_builds_its_lookups_on_first_use_and_answers_the_same(
+        tmp_path, monkeypatch):
+    from bot.store import tinydb_indexes
+
+    _varied(tmp_path / "data")
+    writer = TinyDBStore.open(tmp_path / "data")
+    expected = _answers(writer)
+    writer.close()
+    assert expected[0] is not None and expected[7] and expected[9] is not None
+    calls: list[str] = []
+    for name in ("_index_lookups", "_index_outbox"):
+        real = getattr(tinydb_indexes.StoreIndexes, name)
+
+        def spy(self, *args, real=real, name=name):  # noqa: ANN001, ANN202 - a spy
+            calls.append(name)
+            return real(self, *args)
+
+        monkeypatch.setattr(tinydb_indexes.StoreIndexes, name, spy)
+    reader = TinyDBStore.open(tmp_path / "data", read_only=True)
+    try:
+        assert calls == []
+        assert [m.key for m in reader.iter_mentions()][:2] == ["hn:0", "hn:1"]
+        assert calls == []
+        assert _answers(reader) == expected
+        built = len(calls)
+        assert _answers(reader) == expected and len(calls) == built  # built once
+    finally:
+        reader.close()
