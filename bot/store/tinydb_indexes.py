@@ -142,8 +142,8 @@ class StoreIndexes:
     def _build_indexes(self) -> None:
         """The indexes every start needs; the events indexes wait for their first use,
         and in a read-only store (never written, so nothing can change before they are
-        built) also the lookups by fingerprint, url, state, arrival and message, and the
-        outbox's: a one-day report reads none of them."""
+        built) also the lookups by fingerprint, url, state and message, and the outbox's:
+        a one-day report reads none of them."""
         docs = self._docs
         for doc_id, held in self._storage.held(self._mentions.name).items():
             self._index_mention(int(doc_id), MENTIONS.index_fields(held), ordered=False)
@@ -164,6 +164,7 @@ class StoreIndexes:
         entry = (micros(doc["created_at"]), number)
         add = insort if ordered else list.append  # unordered: sorted once when all are in
         add(self._by_time, entry)
+        add(self._by_arrival, self._arrival_key(doc, number))
         if self._lookups_indexed:
             self._index_lookups(number, doc, entry, add)
 
@@ -173,7 +174,6 @@ class StoreIndexes:
             _index_add(self._by_fingerprint, doc["fingerprint"], number)
         for url in mention_urls(doc):
             _index_add(self._by_url, url, number)
-        add(self._by_arrival, self._arrival_key(doc, number))
         for groups, name in self._groups_of(doc):
             add(groups.setdefault(name, []), entry)
         ts = doc.get("slack_ts")
@@ -225,7 +225,7 @@ class StoreIndexes:
         if self._lookups_indexed:
             return
         self._by_fingerprint, self._by_url, self._by_message = {}, {}, {}
-        self._open, self._claimed, self._by_arrival = {}, {}, []
+        self._open, self._claimed = {}, {}
         with gc_paused():
             try:
                 for entry in self._by_time:  # oldest first: the groups come out sorted
@@ -234,7 +234,6 @@ class StoreIndexes:
                                         list.append)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise self._malformed(exc) from exc
-        self._by_arrival.sort()
         self._lookups_indexed = True
 
     def _need_outbox(self) -> None:

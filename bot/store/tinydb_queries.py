@@ -62,7 +62,6 @@ class SlackQueries(StoreIndexes):
 
     def arrived_since(self, since: datetime) -> list[Mention]:
         with self._lock:
-            self._need_lookups()
             start = bisect_left(self._by_arrival, micros(since) << _NUMBER_BITS)
             held = [self._mentions.held(key & _NUMBER_MASK)
                     for key in self._by_arrival[start:]]

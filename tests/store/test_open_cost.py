@@ -216,6 +216,7 @@ def test_a_read_only_store_builds_its_lookups_on_first_use_and_answers_the_same(
     try:
         assert calls == []
         assert [m.key for m in reader.iter_mentions()][:2] == ["hn:0", "hn:1"]
+        assert len(reader.arrived_since(T0)) == 40  # what a one-day summary reads
         assert calls == []
         assert _answers(reader) == expected
         built = len(calls)
