@@ -406,7 +406,7 @@ def write_real_shape(data: Path, count: int, seed: int) -> float:
     data.mkdir(parents=True)
     encode = json.JSONEncoder(separators=(",", ":")).encode  # as the store encodes
     # The store's own snapshot layout, one document per line (what it writes when it
-    # compacts, and what it reads fast; see journal_storage._write_snapshot).
+    # compacts, and what it reads fast; see snapshot_file.write_snapshot).
     with open(data / "earshot.json", "w", encoding="ascii") as f:
         f.write("{")
         for n, (name, docs) in enumerate((("mentions", mentions), ("outbox", outbox),
@@ -426,10 +426,11 @@ def _same_shape(root: Path) -> bool:
     api, direct = root / "shape-check-api", root / "shape-check-direct"
     build_real_shape(api, 30, random.Random(3))
     write_real_shape(direct, 30, 3)
-    from bot.store.journal_storage import TEXT, _read_line_snapshot
+    from bot.store.doc_text import TEXT
+    from bot.store.snapshot_file import read_line_snapshot
 
     with open(direct / "earshot.json", encoding="ascii") as f:
-        _read_line_snapshot(f, lambda name: TEXT)  # raises unless in the store's layout
+        read_line_snapshot(f, lambda name: TEXT)  # raises unless in the store's layout
     same = (json.loads((api / "earshot.json").read_text())
             == json.loads((direct / "earshot.json").read_text()))
     shutil.rmtree(api)

@@ -21,8 +21,8 @@ from bot.commands import COMMANDS
 from bot.commands.common import UsageError
 from bot.settings import ConfigError
 from bot.store.base import StoreOpenError, StoreUnavailableError
-from bot.store.journal_storage import StoreCorruptError
 from bot.store.lockfile import StoreLockedError
+from bot.store.snapshot_file import StoreCorruptError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.mention import Event, Link, Mention, State, parse_time
 from bot.store.base import OutboxItem
-from bot.store.journal_storage import DocCodec, decode, encode
+from bot.store.doc_text import DocCodec, decode, encode
 
 _MENTION_FIELDS = tuple(f.name for f in dataclasses.fields(Mention))
 _MENTION_TIMES = ("created_at", "claimed_at", "answered_at", "escalated_at", "fetched_at")
@@ -25,8 +25,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-def micros(dt: datetime) -> int:
+def micros(dt: datetime | str) -> int:
     """Exact microseconds since the epoch: an index key that sorts like the datetime."""
+    # The two shapes the store itself holds skip parse_time (it runs for every indexed
+    # document on open): aware UTC datetimes, and the UTC ISO strings it writes.
+    if type(dt) is str and dt.endswith("+00:00"):
+        dt = datetime.fromisoformat(dt)
+    if type(dt) is datetime and dt.tzinfo is UTC:
+        return (dt - _EPOCH) // _MICROSECOND
     return (parse_time(dt) - _EPOCH) // _MICROSECOND
 
 

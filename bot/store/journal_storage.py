@@ -20,62 +20,41 @@ Files in the data directory:
 Loading replays old then current journal over the snapshot. Every journal line holds
 whole documents, so replaying a line the snapshot already contains is harmless.
 
-ReadOnlyJournalStorage reads the same files without the lock, while another process
-may be writing and compacting them; it never writes (see its docstring).
+Modules by job: doc_text.py (how documents are held), snapshot_file.py (writing and
+reading earshot.json), journal.py (the journal file), journal_table.py (a table by
+document id), read_only_storage.py (reading the same files without the lock, while
+another process may be writing and compacting them).
 """
 
 from __future__ import annotations
 
 import errno
-import gc
-import json
 import logging
 import os
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager, nullcontext
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from bot.store.base import StoreReadOnlyError
+from bot.store.doc_text import TEXT, DocCodec, _encode, decode, encode
 from bot.store.journal import Journal, Replay, encode_record, replay_journal
+from bot.store.snapshot_file import (
+    SNAPSHOT,
+    TMP,
+    StoreCorruptError,
+    fsync_dir,
+    gc_paused,
+    read_snapshot,
+    write_snapshot,
+)
+
+# Also importable from here, where they lived before the split by job.
+__all__ = ["CONTINUES_LINE", "JOURNAL", "SNAPSHOT", "TEXT", "DocCodec", "JournalStorage",
+           "StoreCorruptError", "decode", "encode", "report_replay"]
 
 log = logging.getLogger(__name__)
 
-# ASCII output: a lone surrogate in scraped text must not make a write fail later.
-_encode = json.JSONEncoder(separators=(",", ":")).encode
-_decode = json.loads
-
-class DocCodec:
-    """How one table's documents are held in memory. This default holds each as its
-    JSON text (compact and immutable); a table read in bulk can hold a faster form.
-    Whatever `hold` returns must be immutable: snapshots copy references."""
-
-    def hold(self, text: str, doc: dict[str, Any] | None = None) -> Any:
-        """The held form of a document, given its JSON text (and the document itself
-        when the caller has it)."""
-        return text
-
-    def text(self, held: Any) -> str:
-        return held
-
-    def doc(self, held: Any) -> dict[str, Any]:
-        """A fresh, decoded copy."""
-        return _decode(held)
-
-
-TEXT = DocCodec()
-
-SNAPSHOT = "earshot.json"
 JOURNAL = "earshot.journal"
-
-
-class StoreCorruptError(RuntimeError):
-    """The snapshot cannot be read. It is only ever replaced atomically, so this means
-    damage from outside; refusing to start beats silently starting empty. The message
-    is one line naming the file and what to do."""
-
 
 # The first line of every journal that continues a snapshot (written as each
 # compaction empties the journal): a journal that carries it while earshot.json is
@@ -83,29 +62,6 @@ class StoreCorruptError(RuntimeError):
 # lose everything before.
 _CONTINUES = "$continues-snapshot"
 CONTINUES_LINE = encode_record(_CONTINUES, {})
-_RESTORE = ("restore it from a backup, or move it away to start from the journal alone "
-            "(everything before the journal is then lost)")
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Loading creates millions of objects that all survive: pausing the cyclic GC
-    avoids repeated full collections over the growing heap (about 2x faster)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class JournalStorage:
@@ -158,7 +114,7 @@ class JournalStorage:
         self.snapshot_path = self.dir / SNAPSHOT
         self.journal_path = self.dir / JOURNAL
         self.sealed_path = self.dir / (JOURNAL + ".old")
-        self.tmp_path = self.dir / (SNAPSHOT + ".tmp")
+        self.tmp_path = self.dir / TMP
         self._lock = threading.RLock()
 
     # --- loading ---------------------------------------------------------------------
@@ -174,7 +130,7 @@ class JournalStorage:
         tables: dict[str, dict[str, Any]] = {}
         self._snapshot_size = 0
         if self.snapshot_path.exists():
-            tables = _read_snapshot(self.snapshot_path, self.codec)
+            tables = read_snapshot(self.snapshot_path, self.codec)
             self._snapshot_size = self.snapshot_path.stat().st_size
         apply = self._applier(tables)
         continues: list[Path] = []
@@ -194,7 +150,7 @@ class JournalStorage:
                     f"({type(exc).__name__}: {exc}); move the journal away to start from "
                     f"the snapshot alone (its changes are then lost), or repair that line"
                 ) from exc
-            _report(path, replay)
+            report_replay(path, replay)
             if replay.torn_tail and path == self.journal_path:
                 # New lines must not be appended after the garbage.
                 os.truncate(path, replay.good_end)
@@ -367,7 +323,7 @@ class JournalStorage:
         try:
             self._journal.close()  # fsyncs: the sealed part is durable before later lines
             os.replace(self.journal_path, self.sealed_path)
-            _fsync_dir(self.dir)
+            fsync_dir(self.dir)
         except OSError as exc:
             self.write_failed(exc)
             self._journal = Journal(self.journal_path, base_lsn=self._journal.base_lsn)
@@ -388,9 +344,9 @@ class JournalStorage:
 
     def _compact_in_background(self, frozen: dict[str, dict[str, Any]]) -> None:
         try:
-            size = self._write_snapshot(frozen)
+            size = write_snapshot(self.dir, frozen, self.codec)
             self.sealed_path.unlink()
-            _fsync_dir(self.dir)
+            fsync_dir(self.dir)
         except OSError as exc:
             self.write_failed(exc)  # the journal is kept; compaction is retried
             size = None
@@ -416,9 +372,9 @@ class JournalStorage:
             if not self._may_compact():
                 return
             try:
-                self._snapshot_size = self._write_snapshot(self._tables)
+                self._snapshot_size = write_snapshot(self.dir, self._tables, self.codec)
                 self.sealed_path.unlink(missing_ok=True)
-                _fsync_dir(self.dir)
+                fsync_dir(self.dir)
                 self._journal.truncate()
                 self._journal.append(CONTINUES_LINE)
             except OSError as exc:
@@ -426,259 +382,11 @@ class JournalStorage:
             self._next_compact_at = max(self._compact_min, self._snapshot_size,
                                         self._journal.size * 2)
 
-    def _write_snapshot(self, tables: dict[str, dict[str, Any]]) -> int:
-        """Write `tables` as a TinyDB JSON file, atomically; returns its size.
 
-        One document per line (see _read_snapshot); texts are copied as they are."""
-        with open(self.tmp_path, "w", encoding="ascii") as f:
-            f.write("{")
-            for n, (name, docs) in enumerate(tables.items()):
-                f.write(("," if n else "") + "\n" + _encode(name) + ":{")
-                text = self.codec(name).text
-                items = list(docs.items())
-                for start in range(0, len(items), 2000):
-                    chunk = items[start:start + 2000]
-                    f.write(("," if start else "") + "".join(
-                        f"{',' if i else ''}\n{_encode(doc_id)}:{text(held)}"
-                        for i, (doc_id, held) in enumerate(chunk)))
-                f.write("\n}")
-            f.write("\n}\n")
-            f.flush()
-            os.fsync(f.fileno())
-            size = f.tell()
-        os.replace(self.tmp_path, self.snapshot_path)
-        _fsync_dir(self.dir)
-        return size
-
-
-class ReadOnlyJournalStorage(JournalStorage):
-    """The state of a data directory as it is on disk, read without the lock, so while
-    another process (the running bot) writes and compacts it. Never writes anything:
-    no journal is opened for writing, a torn tail is not cut, nothing is compacted;
-    apply() raises StoreReadOnlyError.
-
-    The writer only ever appends whole lines to a journal file, and otherwise changes
-    the files by giving a name to a new file: sealing renames the journal to `.old`
-    and creates a new one, a snapshot is `os.replace`d into place, an emptied journal
-    is a new file (Journal.truncate), the sealed journal is unlinked. So the loader
-    opens snapshot, sealed and current journal, reads them through those descriptors,
-    and then checks that each name still refers to the file it read (or is still
-    missing) and that the journal did not shrink. Held open, the files cannot be freed
-    and their inode numbers not reused, so an unchanged name means no compaction step
-    happened in between, and what was read is the snapshot plus the journals of one
-    moment: a prefix of the writer's acknowledged writes (a torn last line is a write
-    still in flight and is left out). Otherwise the load is retried.
-    """
-
-    def __init__(self, data_dir: str | os.PathLike[str], *,
-                 codecs: Mapping[str, DocCodec] | None = None, attempts: int = 30,
-                 **_writer_options: Any) -> None:
-        self._init_paths(data_dir, codecs)
-        self._compact_thread = None
-        self._closed = False
-        self._snapshot_size = 0
-        with gc_paused():
-            self._tables = self._load_consistent(attempts)
-
-    def _load_consistent(self, attempts: int) -> dict[str, dict[str, Any]]:
-        for attempt in range(attempts):
-            if attempt:
-                time.sleep(min(0.2, 0.005 * 2 ** attempt))  # let the compaction finish
-            with ExitStack() as stack:
-                files: dict[Path, IO[Any] | None] = {}
-                for path in (self.snapshot_path, self.sealed_path, self.journal_path):
-                    try:
-                        if path == self.snapshot_path:
-                            f: IO[Any] = open(path, encoding="utf-8")
-                        else:
-                            f = open(path, "rb")
-                    except FileNotFoundError:
-                        files[path] = None
-                        continue
-                    files[path] = stack.enter_context(f)
-                snapshot = files[self.snapshot_path]
-                tables = (_read_snapshot(self.snapshot_path, self.codec, snapshot)
-                          if snapshot is not None else {})
-                apply = self._applier(tables)
-                replays: dict[Path, Replay] = {}
-                for path in (self.sealed_path, self.journal_path):
-                    if (f := files[path]) is not None:
-                        replays[path] = replay_journal(path, apply, f)
-                journal = files[self.journal_path]
-                read = replays.get(self.journal_path, Replay())
-                if (all(_same_file(path, f) for path, f in files.items())
-                        and (journal is None or os.fstat(journal.fileno()).st_size
-                             >= read.good_end + read.torn_tail)):
-                    for path, replay in replays.items():
-                        # A torn tail here is normally a write in flight, not a crash.
-                        _report(path, replay, torn_level=logging.DEBUG)
-                    return tables
-            log.debug("%s changed while it was read (a compaction); reading it again",
-                      self.dir)
-        raise RuntimeError(f"the store in {self.dir} kept changing while it was read "
-                           f"({attempts} attempts); try again")
-
-    def apply(self, table: str, changes: Mapping[str, Mapping[str, Any] | None]) -> int:
-        raise StoreReadOnlyError(
-            f"the store in {self.dir} was opened read-only; it cannot be written")
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-
-    @property
-    def end_lsn(self) -> int:
-        return 0
-
-    def sync_to(self, lsn: int) -> None:
-        return None
-
-    @property
-    def journal_size(self) -> int:
-        return 0
-
-
-def _same_file(path: Path, file: IO[Any] | None) -> bool:
-    """Whether `path` still names the open `file` (or, for None, still names nothing)."""
-    try:
-        now = os.stat(path)
-    except FileNotFoundError:
-        return file is None
-    if file is None:
-        return False
-    held = os.fstat(file.fileno())
-    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
-
-
-def _report(path: Path, replay: Replay, torn_level: int = logging.WARNING) -> None:
+def report_replay(path: Path, replay: Replay, torn_level: int = logging.WARNING) -> None:
     if replay.corrupt_lines:
         log.error("%s: skipped %d corrupt line(s) between valid ones",
                   path, replay.corrupt_lines)
     if replay.torn_tail:
         log.log(torn_level, "%s: ignoring a torn last write (%d bytes); it was never "
                 "acknowledged", path, replay.torn_tail)
-
-
-def _read_snapshot(
-    path: Path, codec_for: Callable[[str], DocCodec], file: IO[str] | None = None
-) -> dict[str, dict[str, Any]]:
-    """The held documents of a snapshot (read from `file` if given, else from `path`).
-
-    Snapshots written here hold one document per line, so the file is read line by
-    line and each document's text goes straight to its table's codec: never the
-    whole file or a decoded copy of the database in memory. Any other valid TinyDB
-    file (e.g. written by stock TinyDB) is read the slow way.
-    """
-    with nullcontext(file) if file is not None else open(path, encoding="utf-8") as f:
-        try:
-            return _read_line_snapshot(f, codec_for)
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-            f.seek(0)
-            try:
-                docs = json.load(f)
-            except ValueError as exc:
-                f.seek(0)
-                what = f"is not JSON ({exc})" if f.read(1) else "is empty"
-                raise StoreCorruptError(f"the store snapshot {path} {what}; {_RESTORE}"
-                                        ) from exc
-    if not isinstance(docs, dict) or not all(isinstance(t, dict) for t in docs.values()):
-        raise StoreCorruptError(f"the store snapshot {path} is not a TinyDB database; "
-                                f"{_RESTORE}")
-    try:
-        return {name: {str(i): codec_for(name).hold(_encode(doc), doc)
-                       for i, doc in table.items()} for name, table in docs.items()}
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise StoreCorruptError(
-            f"the store snapshot {path} holds a malformed document ({type(exc).__name__}: "
-            f"{exc}); {_RESTORE}") from exc
-
-
-def _read_line_snapshot(
-    lines: Iterable[str], codec_for: Callable[[str], DocCodec]
-) -> dict[str, dict[str, Any]]:
-    """Parse the layout _write_snapshot writes:
-    `{` / `"table":{` / `"id":{doc},` ... `"id":{doc}` / `}` or `},` / ... / `}`."""
-    tables: dict[str, dict[str, Any]] = {}
-    table: dict[str, Any] | None = None
-    hold = TEXT.hold
-    lines = iter(lines)
-    if next(lines, None) != "{\n":
-        raise ValueError("not a line-per-document snapshot")
-    for line in lines:
-        line = line.removesuffix("\n")
-        if table is None:
-            if line == "}":
-                break  # the end of the database
-            # `"name":{` or `,"name":{` opens a table.
-            if not line.endswith(":{"):
-                raise ValueError("expected a table")
-            name = _decode(line.lstrip(",")[:-2])
-            table = tables[name] = {}
-            hold = codec_for(name).hold
-        elif line in ("}", "},"):
-            table = None
-        else:
-            # `"id":{...}` with a trailing comma on all but the last. The snapshot was
-            # written whole and replaced atomically, so a shape check is enough here.
-            split = line.index('":') + 1
-            text = line[split + 1:].removesuffix(",")
-            if not (text.startswith("{") and text.endswith("}")):
-                raise ValueError("not a document")
-            doc_id = line[1:split - 1]  # TinyDB's ids are digits: no decoding needed
-            table[doc_id if doc_id.isdigit() else _decode(line[:split])] = hold(text)
-    else:
-        raise ValueError("the snapshot ends early")
-    if next(lines, None) is not None:
-        raise ValueError("data after the end")
-    return tables
-
-
-class JournalTable:
-    """One table of a JournalStorage, by document id: each write costs O(size of the
-    change), not O(size of the table). Not thread-safe by itself: the store serialises
-    access."""
-
-    def __init__(self, storage: JournalStorage, name: str) -> None:
-        self._storage = storage
-        self.name = name
-        self._next_id: int | None = None
-
-    def next_id(self) -> int:
-        """Reserve the next document id (ids are never handed out twice in one run, and
-        start above the largest stored id after a restart)."""
-        if self._next_id is None:
-            self._next_id = max(map(int, self._storage.held(self.name)), default=0) + 1
-        doc_id, self._next_id = self._next_id, self._next_id + 1
-        return doc_id
-
-    def held(self, doc_id: int) -> Any:
-        """The held form of a document (see DocCodec), or None."""
-        return self._storage.held(self.name).get(str(doc_id))
-
-    def text(self, doc_id: int) -> str | None:
-        held = self.held(doc_id)
-        return None if held is None else self._storage.codec(self.name).text(held)
-
-    def doc(self, doc_id: int) -> Any:
-        held = self.held(doc_id)
-        return None if held is None else self._storage.codec(self.name).doc(held)
-
-    def put(self, doc_id: int, doc: Mapping[str, Any]) -> int:
-        """Store (insert or replace) one document; returns the journal LSN."""
-        return self._storage.apply(self.name, {str(doc_id): doc})
-
-
-def open_storage(data_dir: str | os.PathLike[str], *, read_only: bool = False,
-                 **options: Any) -> JournalStorage:
-    """The storage of `data_dir` (see JournalStorage for the options; read_only: see
-    ReadOnlyJournalStorage)."""
-    storage = ReadOnlyJournalStorage if read_only else JournalStorage
-    return storage(data_dir, **options)
-
-
-def decode(text: str) -> Any:
-    return _decode(text)
-
-
-def encode(doc: Any) -> str:
-    return _encode(doc)

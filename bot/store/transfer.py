@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from bot.mention import Event
 from bot.store.codec import event_from_doc, event_to_doc, mention_from_doc, outbox_from_doc
-from bot.store.journal_storage import encode
+from bot.store.doc_text import encode
 
 KINDS = ("mentions", "cursors", "meta", "outbox", "events")
 _BATCH = 2000

@@ -264,7 +264,7 @@ def test_read_only_opens_during_heavy_writing_and_compaction_load_a_prefix(tmp_p
 
 def test_a_compaction_between_the_reads_is_noticed_and_the_load_repeated(tmp_path,
                                                                         monkeypatch):
-    from bot.store import journal_storage
+    from bot.store import read_only_storage
 
     writer = TinyDBStore.open(tmp_path)
     for i in range(5):
@@ -290,7 +290,7 @@ def test_a_compaction_between_the_reads_is_noticed_and_the_load_repeated(tmp_pat
                 writer.add_mention(mention("10"))
             return real_open(path, *args, **kwargs)
 
-        monkeypatch.setattr(journal_storage, "open", racing_open, raising=False)
+        monkeypatch.setattr(read_only_storage, "open", racing_open, raising=False)
         store = open_store(tmp_path, read_only=True)
         try:
             # Read as it stood, it would be hn:0..4 + hn:10: the sealed lines missing.

@@ -10,7 +10,7 @@ from typing import Any
 from bot.mention import Mention, State, parse_time
 from bot.store.base import OutboxItem
 from bot.store.codec import mention_to_doc, mention_urls, outbox_to_doc
-from bot.store.journal_storage import encode
+from bot.store.doc_text import encode
 
 _STATES = {state.value for state in State}
 

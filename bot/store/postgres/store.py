@@ -21,7 +21,7 @@ from psycopg.rows import tuple_row
 from bot.mention import Event, Mention, State, parse_time, utcnow
 from bot.store.base import OutboxItem, Store, StoreReadOnlyError
 from bot.store.codec import event_to_doc, mention_from_doc, outbox_from_doc
-from bot.store.journal_storage import decode, encode
+from bot.store.doc_text import decode, encode
 from bot.store.postgres.connect import Pool, connect
 from bot.store.postgres.migrate import migrate
 from bot.store.postgres.rows import mention_row, outbox_row

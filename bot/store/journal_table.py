@@ -1,0 +1,43 @@
+"""One table of the journal storage, by document id."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.store.journal_storage import JournalStorage
+
+
+class JournalTable:
+    """One table of a JournalStorage, by document id: each write costs O(size of the
+    change), not O(size of the table). Not thread-safe by itself: the store serialises
+    access."""
+
+    def __init__(self, storage: JournalStorage, name: str) -> None:
+        self._storage = storage
+        self.name = name
+        self._next_id: int | None = None
+
+    def next_id(self) -> int:
+        """Reserve the next document id (ids are never handed out twice in one run, and
+        start above the largest stored id after a restart)."""
+        if self._next_id is None:
+            self._next_id = max(map(int, self._storage.held(self.name)), default=0) + 1
+        doc_id, self._next_id = self._next_id, self._next_id + 1
+        return doc_id
+
+    def held(self, doc_id: int) -> Any:
+        """The held form of a document (see DocCodec), or None."""
+        return self._storage.held(self.name).get(str(doc_id))
+
+    def text(self, doc_id: int) -> str | None:
+        held = self.held(doc_id)
+        return None if held is None else self._storage.codec(self.name).text(held)
+
+    def doc(self, doc_id: int) -> Any:
+        held = self.held(doc_id)
+        return None if held is None else self._storage.codec(self.name).doc(held)
+
+    def put(self, doc_id: int, doc: Mapping[str, Any]) -> int:
+        """Store (insert or replace) one document; returns the journal LSN."""
+        return self._storage.apply(self.name, {str(doc_id): doc})
