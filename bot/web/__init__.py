@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
 
+from bot.web.bolt_adapter import ParsedOnceHandler
 from bot.web.request_guard import MAX_BODY_BYTES, guarded
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def wsgi_app(app: App | None, *, path: str = EVENTS_PATH, signing_secret: str | 
     def ready(app: App, health: Health = health) -> None:
         secret = signing_secret if signing_secret is not None else getattr(
             app, "_signing_secret", "")  # Bolt keeps it only there; it verifies with it too
-        state.update(slack=guarded(SlackRequestHandler(app, path=path), secret or ""),
+        state.update(slack=guarded(ParsedOnceHandler(app, path=path), secret or ""),
                      health=health)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]
