@@ -6,6 +6,11 @@ worker thread and answers the HTTP request (or Socket Mode envelope) the moment 
 listener calls `ack()`. Bolt's own runner for this style (process_before_response=False)
 polls for the ack every 10 ms, which put 10 ms on every ack; here the request thread
 waits on an Event instead (the app is built with process_before_response=True).
+
+Most listeners begin with a bare `ack()`: nothing they learn can change the answer. Those
+are marked `@acks_at_once`, and AckFirst acknowledges them in the request thread itself
+and then starts them on a worker: no waiting for another thread to ack (under load each
+hand-off there and back waited several milliseconds for the GIL).
 """
 
 from __future__ import annotations
@@ -77,6 +82,8 @@ class AckFirst:
         return register
 
     def wrap(self, listener: Callable[..., Any]) -> Callable[..., Any]:
+        if getattr(listener, _AT_ONCE, False):
+            return self._acked_at_once(listener)
         if "ack" not in get_arg_names_of_callable(listener):
             @functools.wraps(listener)
             def in_background(**kwargs: Any) -> None:
@@ -105,6 +112,32 @@ class AckFirst:
             future.add_done_callback(functools.partial(_log_failure, listener, ack))
 
         return ack_first
+
+    def _acked_at_once(self, listener: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(listener)
+        def ack_then_start(**kwargs: Any) -> None:
+            ack = kwargs["ack"]
+            response = ack()  # what Bolt answers with once this returns
+
+            def already_acked(*args: Any, **kw: Any) -> Any:
+                return response  # the listener's own bare ack(): done above
+
+            kwargs["ack"] = already_acked
+            future = self.executor.submit(_politely, listener, ack, **kwargs)
+            future.add_done_callback(functools.partial(_log_failure, listener, ack))
+
+        return ack_then_start
+
+
+def acks_at_once(listener: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a listener whose first act is a bare `ack()` (no text, no errors, nothing
+    that depends on its work): AckFirst then acknowledges before starting it (see the
+    module doc). Its own `ack()` call does nothing; a failure is logged after the ack."""
+    setattr(listener, _AT_ONCE, True)
+    return listener
+
+
+_AT_ONCE = "_earshot_acks_at_once"
 
 
 def _politely(listener: Callable[..., Any], bolt_ack: Any, **kwargs: Any) -> Any:

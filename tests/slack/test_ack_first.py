@@ -14,7 +14,7 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
-from bot.listeners import AckFirst
+from bot.listeners import AckFirst, acks_at_once
 from tests.e2e.helpers import action_payload, view_submission_payload
 
 
@@ -110,3 +110,30 @@ def test_events_are_acknowledged_without_waiting_for_the_listener(app_and_wrappe
     assert resp.status == 200 and time.monotonic() - started < 0.5
     release.set()
     assert done.wait(5)
+
+
+def test_a_listener_marked_acks_at_once_is_answered_before_it_starts(app_and_wrapper, caplog):
+    app, wrapped = app_and_wrapper
+    release, done = threading.Event(), threading.Event()
+    seen = []
+
+    @acks_at_once
+    def on_click(ack, body):
+        seen.append(ack())  # its own bare ack: the answer was already made
+        release.wait(5)
+        done.set()
+        raise RuntimeError("late boom")
+
+    wrapped.action("a")(on_click)
+    started = time.monotonic()
+    with caplog.at_level(logging.ERROR, logger="bot.listeners"):
+        resp = _dispatch(app, action_payload("a", "k"))
+        assert resp.status == 200 and resp.body == ""
+        assert time.monotonic() - started < 0.5 and not done.is_set()
+        release.set()
+        assert done.wait(5)
+        deadline = time.monotonic() + 5
+        while "failed after acknowledging" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert seen and seen[0].status == 200
+    assert "failed after acknowledging" in caplog.text and "late boom" in caplog.text
