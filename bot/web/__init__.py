@@ -4,7 +4,9 @@ Bolt's own `app.start()` is a single-threaded development server whose p99 under
 concurrent requests is about a second; waitress with enough threads keeps acks fast.
 
 The URL is public, so strangers shape what arrives. Every request to /slack/events
-passes bot.web.request_guard first (size cap, signature on the raw bytes, shape). Slow or
+passes bot.web.request_guard first (size cap, signature on the raw bytes, shape) and
+reaches Bolt already parsed (bot.web.bolt_adapter: Bolt's adapter, minus a second parse;
+the app is built without Bolt's own, repeated, signature check). Slow or
 idle clients are bounded here, in the connection layer, where waitress buffers requests
 before any worker thread sees them: a connection must deliver a whole request within
 REQUEST_DEADLINE seconds (of its accept, or of its previous answer), one peer holds at
