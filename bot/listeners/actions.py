@@ -8,6 +8,7 @@ Answer and Escalate open their modal straight after the ack: a trigger_id is val
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -46,7 +47,7 @@ def register(app: App, services: Services) -> None:
             tell(client, user, outcome.message, channel=_channel(body))
         _refresh_home(services, client, body, user)
 
-    @acks_at_once
+    @functools.partial(acks_at_once, opens_modal=True)
     def on_answer(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         key, user = _key(body), body["user"]["id"]
@@ -60,7 +61,7 @@ def register(app: App, services: Services) -> None:
         if habit.in_habit_dm(body):
             habit.after_dm_click(services, client, body, key, user, claimed=False)
 
-    @acks_at_once
+    @functools.partial(acks_at_once, opens_modal=True)
     def on_escalate(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         key, user = _key(body), body["user"]["id"]

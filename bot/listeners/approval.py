@@ -109,9 +109,10 @@ def register(app: App, services: Services) -> None:
     app.action(ids.APPROVE)(on_approve)
     app.action(ids.RETRY_PUBLISH)(on_retry)
     app.action(ids.EDIT_DRAFT)(acks_at_once(
-        lambda ack, body, client: open_modal("edit", ack, body, client)))
+        lambda ack, body, client: open_modal("edit", ack, body, client), opens_modal=True))
     app.action(ids.REJECT)(acks_at_once(
-        lambda ack, body, client: open_modal("reject", ack, body, client)))
+        lambda ack, body, client: open_modal("reject", ack, body, client),
+        opens_modal=True))
     app.view(ids.EDIT_VIEW)(on_edit_submit)
     app.view(ids.REJECT_VIEW)(on_reject_submit)
     app.event("subteam_members_changed")(on_group_changed)

@@ -137,3 +137,28 @@ def test_a_listener_marked_acks_at_once_is_answered_before_it_starts(app_and_wra
             time.sleep(0.01)
     assert seen and seen[0].status == 200
     assert "failed after acknowledging" in caplog.text and "late boom" in caplog.text
+
+
+def test_work_after_an_ack_at_once_runs_on_the_work_pool_and_modals_on_the_large_one(slack):
+    app = App(client=WebClient(token="xoxb-t", base_url=slack.url), signing_secret="s",
+              token_verification_enabled=False, process_before_response=True,
+              request_verification_enabled=False)
+    large = ThreadPoolExecutor(4, thread_name_prefix="large")
+    work = ThreadPoolExecutor(1, thread_name_prefix="work")
+    wrapped = AckFirst(app, large, wait_seconds=1.0, work_executor=work)
+    ran: dict[str, str] = {}
+    done = threading.Event()
+
+    def record(name: str) -> None:
+        ran[name] = threading.current_thread().name
+        if len(ran) == 2:
+            done.set()
+
+    wrapped.action("claim")(acks_at_once(lambda ack: record("claim")))
+    wrapped.action("answer")(acks_at_once(lambda ack: record("answer"), opens_modal=True))
+    assert _dispatch(app, action_payload("claim", "k")).status == 200
+    assert _dispatch(app, action_payload("answer", "k")).status == 200
+    assert done.wait(5)
+    assert ran["claim"].startswith("work") and ran["answer"].startswith("large")
+    large.shutdown(wait=True)
+    work.shutdown(wait=True)
