@@ -4,7 +4,10 @@ Acknowledging inside Slack's 3 s window: listeners are written "ack() first, the
 work"; bot.listeners.AckFirst runs each on a worker thread and lets Bolt answer
 the moment ack() is called (hence `process_before_response=True`: to Bolt, the wrapper
 is the whole listener). The worker pool is sized for bursts (Bolt's default of 10
-threads would queue the 11th click behind slow Web API calls).
+threads would queue the 11th click behind slow Web API calls). Listeners acknowledged
+at once (buttons, /claim, /escalate: no pool thread needed to answer) do their work on a
+small pool of their own (WORK_THREADS), so that it cannot crowd the requests out of the
+GIL; those that open a modal stay on the large pool.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ from bot.store.base import Store
 log = logging.getLogger(__name__)
 
 LISTENER_THREADS = 32
+# Threads for the work after an ack made at once (bot.listeners.acks_at_once): claims,
+# releases, /claim, /escalate. More would not finish it sooner (one GIL) but would take
+# the GIL from the requests being answered: with 32, under 20 concurrent requests, the
+# request path waited 50-150 ms for it (bench/ack.py, "in-app" p99); with 8, about 1 ms.
+WORK_THREADS = 8
 
 
 class _DropTokenUnusedWarning(logging.Filter):
@@ -98,12 +106,18 @@ def build_app(
     BOLT_LOG.addFilter(_TOKEN_FILTER)  # adding the same filter twice keeps one
     executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS,
                                   thread_name_prefix="earshot-listener")
+    work_executor = ThreadPoolExecutor(max_workers=WORK_THREADS,
+                                       thread_name_prefix="earshot-work")
     app = App(
         # The token comes with the client (Bolt ignores `token=` when a client is given).
         signing_secret=settings.slack.signing_secret or "",
         client=client,
         # We ran auth.test above (once); Bolt would otherwise repeat it.
         token_verification_enabled=False,
+        # Every HTTP request reaches Bolt through bot.web.request_guard, which has checked
+        # this same signature on the raw bytes (401 before anything is parsed); Socket Mode
+        # has no signatures. Bolt's own check would only repeat the HMAC before the ack.
+        request_verification_enabled=False,
         process_before_response=True,
         listener_executor=executor,
         logger=BOLT_LOG,
@@ -120,5 +134,5 @@ def build_app(
 
     from bot.listeners import register_all
 
-    register_all(app, services, executor)
+    register_all(app, services, executor, work_executor)
     return app

@@ -6,6 +6,11 @@ worker thread and answers the HTTP request (or Socket Mode envelope) the moment 
 listener calls `ack()`. Bolt's own runner for this style (process_before_response=False)
 polls for the ack every 10 ms, which put 10 ms on every ack; here the request thread
 waits on an Event instead (the app is built with process_before_response=True).
+
+Most listeners begin with a bare `ack()`: nothing they learn can change the answer. Those
+are marked `@acks_at_once`, and AckFirst acknowledges them in the request thread itself
+and then starts them on a worker: no waiting for another thread to ack (under load each
+hand-off there and back waited several milliseconds for the GIL).
 """
 
 from __future__ import annotations
@@ -52,9 +57,13 @@ class AckFirst:
                               "event", "message"})
 
     def __init__(self, app: App, executor: Executor, *,
-                 wait_seconds: float = ACK_WAIT_SECONDS) -> None:
+                 wait_seconds: float = ACK_WAIT_SECONDS,
+                 work_executor: Executor | None = None) -> None:
         self.app = app
         self.executor = executor
+        # Where listeners acknowledged at once run (see acks_at_once); `executor` too if
+        # not given.
+        self.work_executor = work_executor or executor
         self.wait_seconds = wait_seconds
 
     def __getattr__(self, name: str) -> Any:
@@ -77,6 +86,8 @@ class AckFirst:
         return register
 
     def wrap(self, listener: Callable[..., Any]) -> Callable[..., Any]:
+        if getattr(listener, _AT_ONCE, False):
+            return self._acked_at_once(listener)
         if "ack" not in get_arg_names_of_callable(listener):
             @functools.wraps(listener)
             def in_background(**kwargs: Any) -> None:
@@ -105,6 +116,42 @@ class AckFirst:
             future.add_done_callback(functools.partial(_log_failure, listener, ack))
 
         return ack_first
+
+    def _acked_at_once(self, listener: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(listener)
+        def ack_then_start(**kwargs: Any) -> None:
+            ack = kwargs["ack"]
+            response = ack()  # what Bolt answers with once this returns
+
+            def already_acked(*args: Any, **kw: Any) -> Any:
+                return response  # the listener's own bare ack(): done above
+
+            kwargs["ack"] = already_acked
+            pool = self.executor if getattr(listener, _OPENS_MODAL, False) else (
+                self.work_executor)
+            future = pool.submit(_politely, listener, ack, **kwargs)
+            future.add_done_callback(functools.partial(_log_failure, listener, ack))
+
+        return ack_then_start
+
+
+def acks_at_once(listener: Callable[..., Any], *, opens_modal: bool = False
+                 ) -> Callable[..., Any]:
+    """Mark a listener whose first act is a bare `ack()` (no text, no errors, nothing
+    that depends on its work): AckFirst then acknowledges before starting it (see the
+    module doc). Its own `ack()` call does nothing; a failure is logged after the ack.
+
+    Such listeners run on AckFirst's `work_executor`, a small pool: their work comes
+    after the answer, and a few threads doing it leave the GIL to the requests being
+    answered. `opens_modal=True` (views.open: the trigger id dies 3 s after the click)
+    runs on the large pool instead, so that a burst of other work cannot delay it."""
+    setattr(listener, _AT_ONCE, True)
+    setattr(listener, _OPENS_MODAL, opens_modal)
+    return listener
+
+
+_AT_ONCE = "_earshot_acks_at_once"
+_OPENS_MODAL = "_earshot_opens_modal"
 
 
 def _politely(listener: Callable[..., Any], bolt_ack: Any, **kwargs: Any) -> Any:
@@ -148,16 +195,19 @@ def _log_failure(listener: Callable[..., Any], ack: Any, future: Future) -> None
                   exc_info=exc)
 
 
-def register_all(app: App, services: Services, executor: Executor | None = None) -> None:
+def register_all(app: App, services: Services, executor: Executor | None = None,
+                 work_executor: Executor | None = None) -> None:
     """Install the member guard and every listener module on `app`.
 
     With an `executor` (and `App(process_before_response=True)`), listener modules
-    register through AckFirst; without one, directly on the app."""
+    register through AckFirst (with `work_executor` for the listeners acknowledged at
+    once); without one, directly on the app."""
     # Imported here: the listener modules import `tell` from this package.
     from bot.listeners import actions, approval, commands, corrections, habit, home, views
 
     guard.install(app, services)
-    target: Any = AckFirst(app, executor) if executor is not None else app
+    target: Any = AckFirst(app, executor, work_executor=work_executor) \
+        if executor is not None else app
     for module in (actions, commands, views, home, approval, habit, corrections):
         module.register(target, services)
 

@@ -8,6 +8,7 @@ Answer and Escalate open their modal straight after the ack: a trigger_id is val
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -17,7 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot import workflow
 from bot.answers import answering
-from bot.listeners import habit, tell
+from bot.listeners import acks_at_once, habit, tell
 from bot.slack import ids, views
 from bot.slack.services import Services
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def register(app: App, services: Services) -> None:
+    @acks_at_once
     def on_claim(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         key, user = _key(body), body["user"]["id"]
@@ -36,6 +38,7 @@ def register(app: App, services: Services) -> None:
             habit.after_dm_click(services, client, body, key, user,
                                  claimed=outcome.code == "claimed")
 
+    @acks_at_once
     def on_release(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         key, user = _key(body), body["user"]["id"]
@@ -44,6 +47,7 @@ def register(app: App, services: Services) -> None:
             tell(client, user, outcome.message, channel=_channel(body))
         _refresh_home(services, client, body, user)
 
+    @functools.partial(acks_at_once, opens_modal=True)
     def on_answer(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         key, user = _key(body), body["user"]["id"]
@@ -57,6 +61,7 @@ def register(app: App, services: Services) -> None:
         if habit.in_habit_dm(body):
             habit.after_dm_click(services, client, body, key, user, claimed=False)
 
+    @functools.partial(acks_at_once, opens_modal=True)
     def on_escalate(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         key, user = _key(body), body["user"]["id"]

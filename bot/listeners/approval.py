@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.answers import answering, drafts, messages
 from bot.answers.length import too_long
-from bot.listeners import tell
+from bot.listeners import acks_at_once, tell
 from bot.slack import ids
 from bot.slack.services import Services
 
@@ -28,11 +28,13 @@ log = logging.getLogger(__name__)
 def register(app: App, services: Services) -> None:
     # Long because it declares each listener as a short closure over `services` and
     # wires them at the end; the logic lives in bot.answers.answering.
+    @acks_at_once
     def on_approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         outcome = answering.approve(services, _value(body), _user(body), where=_where(body))
         tell(client, _user(body), outcome.notice, channel=_channel(body))
 
+    @acks_at_once
     def on_retry(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         outcome = answering.retry(services, _value(body), _user(body), where=_where(body))
@@ -106,8 +108,11 @@ def register(app: App, services: Services) -> None:
 
     app.action(ids.APPROVE)(on_approve)
     app.action(ids.RETRY_PUBLISH)(on_retry)
-    app.action(ids.EDIT_DRAFT)(lambda ack, body, client: open_modal("edit", ack, body, client))
-    app.action(ids.REJECT)(lambda ack, body, client: open_modal("reject", ack, body, client))
+    app.action(ids.EDIT_DRAFT)(acks_at_once(
+        lambda ack, body, client: open_modal("edit", ack, body, client), opens_modal=True))
+    app.action(ids.REJECT)(acks_at_once(
+        lambda ack, body, client: open_modal("reject", ack, body, client),
+        opens_modal=True))
     app.view(ids.EDIT_VIEW)(on_edit_submit)
     app.view(ids.REJECT_VIEW)(on_reject_submit)
     app.event("subteam_members_changed")(on_group_changed)

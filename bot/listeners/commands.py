@@ -17,6 +17,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot import mrkdwn, workflow
+from bot.listeners import acks_at_once
 from bot.settings import LEADERSHIP
 from bot.slack.services import Services
 
@@ -74,11 +75,13 @@ def parse_escalate(text: str, is_target: Callable[[str], bool] = lambda word: Tr
 
 
 def register(app: App, services: Services) -> None:
+    @acks_at_once
     def on_claim(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         ack()
         reply = claim_command(services, command)
         respond(text=reply, response_type="ephemeral", replace_original=False)
 
+    @acks_at_once
     def on_escalate(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         ack()
         reply = escalate_command(services, command)

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.habit import dm, state
 from bot.habit.job import roster_of
-from bot.listeners import tell
+from bot.listeners import acks_at_once, tell
 from bot.slack import ids
 from bot.slack.services import Services
 
@@ -27,6 +27,7 @@ _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 def register(app: App, services: Services) -> None:
+    @acks_at_once
     def on_time(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         user = body["user"]["id"]
@@ -36,11 +37,13 @@ def register(app: App, services: Services) -> None:
             return
         _change(services, client, user, time=chosen)
 
+    @acks_at_once
     def on_pause(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         value = body["actions"][0].get("value")
         _change(services, client, body["user"]["id"], paused=value == "pause")
 
+    @acks_at_once
     def on_stop(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         value = body["actions"][0].get("value")
@@ -49,6 +52,7 @@ def register(app: App, services: Services) -> None:
             changes["paused"] = False
         _change(services, client, body["user"]["id"], **changes)
 
+    @acks_at_once
     def on_departments(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         known = set(services.settings.departments)

@@ -4,7 +4,9 @@ Bolt's own `app.start()` is a single-threaded development server whose p99 under
 concurrent requests is about a second; waitress with enough threads keeps acks fast.
 
 The URL is public, so strangers shape what arrives. Every request to /slack/events
-passes bot.web.request_guard first (size cap, signature on the raw bytes, shape). Slow or
+passes bot.web.request_guard first (size cap, signature on the raw bytes, shape) and
+reaches Bolt already parsed (bot.web.bolt_adapter: Bolt's adapter, minus a second parse;
+the app is built without Bolt's own, repeated, signature check). Slow or
 idle clients are bounded here, in the connection layer, where waitress buffers requests
 before any worker thread sees them: a connection must deliver a whole request within
 REQUEST_DEADLINE seconds (of its accept, or of its previous answer), one peer holds at
@@ -23,11 +25,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
 
+from bot.web.bolt_adapter import ParsedOnceHandler
 from bot.web.request_guard import MAX_BODY_BYTES, guarded
 
 log = logging.getLogger(__name__)
@@ -70,7 +72,7 @@ def wsgi_app(app: App | None, *, path: str = EVENTS_PATH, signing_secret: str | 
     def ready(app: App, health: Health = health) -> None:
         secret = signing_secret if signing_secret is not None else getattr(
             app, "_signing_secret", "")  # Bolt keeps it only there; it verifies with it too
-        state.update(slack=guarded(SlackRequestHandler(app, path=path), secret or ""),
+        state.update(slack=guarded(ParsedOnceHandler(app, path=path), secret or ""),
                      health=health)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]

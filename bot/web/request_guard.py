@@ -5,6 +5,10 @@ cost: its declared size (413 above MAX_BODY_BYTES, nothing read), then Slack's s
 over the raw bytes (401 when missing, forged, stale or unreadable: nothing is parsed),
 then the body's shape (400 for signed bytes that are not what Slack sends). Each refusal
 is one log line naming the peer and the reason; a body is never logged.
+
+What passes is handed on parsed: the body text and the object parsed from it are put in
+the environ under PARSED_BODY, so Bolt does not parse the same bytes a second time
+(bot.web.bolt_adapter reads them).
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ MAX_CLOCK_SKEW = 300  # seconds: Slack's own rule for replayed requests
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
+# environ key: (body text, parsed payload) of a request that passed every check.
+PARSED_BODY = "earshot.slack_body"
+
 
 class Refused(Exception):
     """A request answered with `status` and one log line, before Bolt sees it."""
@@ -50,7 +57,7 @@ def guarded(slack: WSGIApp, signing_secret: str, *, max_body: int = MAX_BODY_BYT
                 raise Refused("405 Method Not Allowed", "not a POST")
             body = _read_body(environ, max_body)
             _verify(environ, body, signing_secret, clock())
-            _check_shape(body, environ.get("CONTENT_TYPE"))
+            environ[PARSED_BODY] = _check_shape(body, environ.get("CONTENT_TYPE"))
         except Refused as refused:
             log.warning("refused %s %s from %s: %s (%s)", environ.get("REQUEST_METHOD"),
                         environ.get("PATH_INFO"), environ.get("REMOTE_ADDR", "?"),
@@ -108,9 +115,10 @@ def _verify(environ: dict[str, Any], body: bytes, secret: str, now: float) -> No
         raise Refused("401 Unauthorized", "bad signature")
 
 
-def _check_shape(body: bytes, content_type: str | None) -> None:
+def _check_shape(body: bytes, content_type: str | None) -> tuple[str, dict[str, Any]]:
     """Signed bytes must be what Slack sends: UTF-8, and (parsed the way Bolt parses)
-    an object whose parts Bolt and the listeners read have the types Slack gives them."""
+    an object whose parts Bolt and the listeners read have the types Slack gives them.
+    Returns (text, parsed object)."""
     try:
         text = body.decode("utf-8")
         parsed = parse_body(text, content_type)
@@ -119,6 +127,7 @@ def _check_shape(body: bytes, content_type: str | None) -> None:
     problem = shape_problem(parsed)
     if problem:
         raise Refused("400 Bad Request", f"malformed payload: {problem}")
+    return text, parsed
 
 
 _OBJECTS = ("user", "team", "channel", "container", "message", "view", "enterprise",

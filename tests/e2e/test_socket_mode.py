@@ -57,7 +57,16 @@ class SocketHarness(EarshotHarness):
     handler: SocketModeHandler | None = None
 
     def stop(self) -> None:
-        assert self.handler is not None
+        assert self.handler is not None and self.socket is not None
+        # The client closes its socket only once its blocking read times out (3 s); with
+        # Slack's side gone first that read returns at once, and nothing reconnects.
+        client = self.handler.client
+        client.auto_reconnect_enabled = False
+        self.socket.stop()
+        # Its message thread waits up to 1 s on its queue before it sees the stop: told
+        # to stop, then woken with an empty message (which it skips), it ends at once.
+        client.message_processor.event.set()
+        client.enqueue_message(None)  # type: ignore[arg-type]
         self.handler.close()
         self.store.close()
 
@@ -102,8 +111,9 @@ def start_socket_harness(slack: SlackStandIn, socket: SocketModeStandIn, tmp_pat
     outbox = Outbox(store, client, settings, rate_per_second=1000, burst=1000)
     services = build_services(settings, store, client=client, outbox=outbox)
     app = build_app(settings, store, services=services)
-    # Pings every 2 s: a dead connection is noticed in about 8 s, not 40 s.
-    handler = SocketModeHandler(app, APP_TOKEN, web_client=client, ping_interval=2)
+    # Pings every second: a dead connection (no pong for over 4 pings) is noticed in about
+    # 5 s, not 40 s; a pong may still be 4 s late without a false alarm.
+    handler = SocketModeHandler(app, APP_TOKEN, web_client=client, ping_interval=1)
     handler.connect()  # not start(): that would block this thread
     socket.wait_connected(1)
     return SocketHarness(slack, settings, store, outbox, services, None,  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ gates and model across restarts; an unreadable model falls back to the rules."""
 import base64
 import logging
 import random
+import time
 import zlib
 
 import pytest
@@ -182,6 +183,22 @@ def test_an_unreadable_model_falls_back_to_the_rules_and_retrains(tmp_path, sett
     again = Judge(settings)
     again.learner = again.new_learner(settings)
     assert load_learner(store, again.learner) is False
+    store.close()
+
+
+def test_stopping_does_not_sit_out_the_refit_delay_and_learns_what_it_took(tmp_path, judge):
+    store = open_store(tmp_path / "data")
+    idle = Retrainer(judge.learner, store, delay=30.0).start()
+    started = time.monotonic()
+    idle.stop()
+    assert time.monotonic() - started < 5 and not idle._thread.is_alive()
+    busy = Retrainer(judge.learner, store, delay=30.0).start()
+    text = "my neighbour's parcel locker ate my card"
+    busy.submit(Label(ROUTE, text, "parcels", "move", by="U1", mention_key="m1"))
+    started = time.monotonic()
+    busy.stop()  # the label is in its 30 s gathering window
+    assert time.monotonic() - started < 5 and busy.refits == 1
+    assert judge.judge(text).department == "parcels"
     store.close()
 
 
