@@ -107,6 +107,18 @@ class Serve:
              "--config", str(config)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         self.port = self._find_port()
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        """serve binds its port first and answers 503 "starting" until Slack answers."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=10) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if sock.recv(16).startswith(b"HTTP/1.1 200"):
+                    return
+            time.sleep(0.1)
+        raise SystemExit("serve did not become ready")
 
     def _find_port(self) -> int:
         deadline = time.monotonic() + 30
