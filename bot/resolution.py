@@ -42,6 +42,20 @@ def remember_answer(store: Store, mention: Mention, user: str | None, at: dateti
                     "at": at.isoformat()})
 
 
+def forget_answers(store: Store, deleted: list[Mention]) -> int:
+    """Retention deleted these mentions: drop the "who answered this author" entries that
+    still point at one of them (an entry a newer answer replaced stays). Without this
+    the store would keep one entry per author ever answered. Returns how many went."""
+    gone = 0
+    for mention in deleted:
+        if mention.author:
+            gone += store.delete_meta(
+                author_key(mention.source, mention.author),
+                lambda value, key=mention.key: isinstance(value, dict)
+                and value.get("key") == key)
+    return gone
+
+
 @dataclass
 class Return:
     """A customer who came back: the new mention and the answered one it follows."""

@@ -148,9 +148,10 @@ def _add_leader_jobs(scheduler: BaseScheduler, settings: Settings, store: Store,
 
 
 def _prune(store: Store, keep_days: int, *, now: datetime) -> Any:
+    from bot.resolution import forget_answers
     from bot.store.retention import prune
 
-    return prune(store, keep_days, now)
+    return prune(store, keep_days, now, on_delete=forget_answers)
 
 
 def _call_with_now(job: Callable[..., Any], clock: Callable[[], datetime], *args: Any) -> Any:

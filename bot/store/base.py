@@ -207,6 +207,12 @@ class Store(ABC):
     def update_meta(self, key: str, change: Callable[[Any], Any]) -> Any:
         """Atomically replace the value with change(old) (old is None if unset)."""
 
+    def delete_meta(self, key: str, when: Callable[[Any], bool] = lambda _: True) -> bool:
+        """Atomically delete the entry if `when(value)` holds (a writer that replaced the
+        value a moment ago is not undone). Returns whether it was deleted. Used by
+        retention, for entries about mentions it deleted."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete meta entries")
+
     # --- retention -------------------------------------------------------------------
     def delete_mentions(self, keys: list[str]) -> int:
         """Delete these mentions with their events and their finished (sent or failed)

@@ -41,3 +41,7 @@ class JournalTable:
     def put(self, doc_id: int, doc: Mapping[str, Any]) -> int:
         """Store (insert or replace) one document; returns the journal LSN."""
         return self._storage.apply(self.name, {str(doc_id): doc})
+
+    def delete(self, doc_id: int) -> int:
+        """Delete one document; returns the journal LSN."""
+        return self._storage.apply(self.name, {str(doc_id): None})

@@ -8,7 +8,7 @@ longer periods than the store keeps remain possible (`counts_by_day`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,10 +34,12 @@ def closed(mention: Mention) -> bool:
     return mention.state is State.ANSWERED
 
 
-def prune(store: Store, keep_days: int, now: datetime) -> Pruned:
+def prune(store: Store, keep_days: int, now: datetime,
+          on_delete: Callable[[Store, list[Mention]], object] | None = None) -> Pruned:
     """Delete closed mentions created more than `keep_days` before `now`, in batches;
     record their counts first (a crash between the two counts one batch twice at most,
-    never loses one)."""
+    never loses one). `on_delete(store, batch)` runs after each batch is deleted, for
+    what higher layers keep about those mentions."""
     cutoff = now - timedelta(days=keep_days)
     result = Pruned(cutoff=cutoff)
     batch: list[Mention] = []
@@ -47,20 +49,24 @@ def prune(store: Store, keep_days: int, now: datetime) -> Pruned:
         if closed(mention):
             batch.append(mention)
             if len(batch) >= BATCH:
-                result.mentions += _delete(store, batch)
+                result.mentions += _delete(store, batch, on_delete)
                 batch = []
     if batch:
-        result.mentions += _delete(store, batch)
+        result.mentions += _delete(store, batch, on_delete)
     if result.mentions:
         log.info("retention: deleted %d answered mentions created before %s",
                  result.mentions, cutoff.date().isoformat())
     return result
 
 
-def _delete(store: Store, batch: list[Mention]) -> int:
+def _delete(store: Store, batch: list[Mention],
+            on_delete: Callable[[Store, list[Mention]], object] | None) -> int:
     counts = day_counts(batch)
     store.update_meta(RETENTION_COUNTS, lambda old: merge(old or {}, counts))
-    return store.delete_mentions([m.key for m in batch])
+    deleted = store.delete_mentions([m.key for m in batch])
+    if on_delete is not None:
+        on_delete(store, batch)
+    return deleted
 
 
 def day_counts(mentions: Iterable[Mention]) -> dict[str, dict[str, Any]]:

@@ -199,6 +199,17 @@ class StoreCore(SlackQueries):
             self._set_value(self._meta, self._meta_ids, key, change(self.get_meta(key)))
             return self.get_meta(key)
 
+    def delete_meta(self, key: str, when: Callable[[Any], bool] = lambda _: True) -> bool:
+        with self._lock:
+            self._check_open("delete_meta")
+            doc_id = self._meta_ids.get(key)
+            if doc_id is None or not when(self.get_meta(key)):
+                return False
+            lsn = self._meta.delete(doc_id)
+            del self._meta_ids[key]
+        self._settle(lsn)
+        return True
+
     # --- outbox ------------------------------------------------------------------------
     def enqueue(self, item: OutboxItem) -> OutboxItem:
         doc = outbox_to_doc(item)

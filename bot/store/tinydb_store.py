@@ -249,6 +249,9 @@ class TinyDBStore(Store):
     def update_meta(self, key: str, change: Callable[[Any], Any]) -> Any:
         return self._live().update_meta(key, change)
 
+    def delete_meta(self, key: str, when: Callable[[Any], bool] = lambda _: True) -> bool:
+        return self._live().delete_meta(key, when)
+
     def delete_mentions(self, keys: list[str]) -> int:
         return self._live().delete_mentions(keys)
 

@@ -91,3 +91,35 @@ def test_keep_days_is_a_config_key_with_a_default_and_a_floor(tmp_path):
         load_settings(write(tmp_path, MINIMAL + "[store]\nkeep_days = 3\n"), env={})
     with pytest.raises(ConfigError, match="store.keep_days"):
         load_settings(write(tmp_path, MINIMAL + "[store]\nkeep_days = \"forever\"\n"), env={})
+
+
+def test_answered_author_entries_of_pruned_mentions_go_and_newer_answers_stay(backend):
+    """First-contact resolution keeps "who answered this author" per author: an entry
+    still pointing at a pruned mention goes with it; one a newer answer replaced stays,
+    and a reopened store agrees."""
+    from bot.resolution import author_key, forget_answers, remember_answer
+
+    store = backend.open()
+    try:
+        for native_id, minutes, author in [("a", OLD, "ann"), ("b", OLD + 1, "bob"),
+                                           ("c", RECENT, "bob")]:
+            add(store, native_id, minutes, State.ANSWERED, "U1")
+            store.update_mention(f"hn:{native_id}", lambda x, a=author: replace(x, author=a))
+            remember_answer(store, store.get_mention(f"hn:{native_id}"), "U1",
+                            T0 + timedelta(minutes=minutes))
+        store.set_meta("unrelated", {"key": "hn:a"})
+        assert prune(store, keep_days=180, now=NOW, on_delete=forget_answers).mentions == 2
+        assert store.get_meta(author_key("hn", "ann")) is None
+        assert store.get_meta(author_key("hn", "bob"))["key"] == "hn:c"  # the newer answer
+        assert store.get_meta("unrelated") == {"key": "hn:a"}
+        assert store.delete_meta(author_key("hn", "ann")) is False  # already gone
+    finally:
+        store.close()
+    store = backend.open()
+    try:
+        assert store.get_meta(author_key("hn", "ann")) is None
+        assert store.get_meta(author_key("hn", "bob"))["key"] == "hn:c"
+        store.set_meta(author_key("hn", "ann"), {"key": "hn:z"})  # written again after
+        assert store.get_meta(author_key("hn", "ann")) == {"key": "hn:z"}
+    finally:
+        store.close()

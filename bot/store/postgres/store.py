@@ -289,6 +289,15 @@ class PostgresStore(Store):
             conn.execute("UPDATE meta SET value = %s::json WHERE name = %s", (text, key))
         return decode(text)
 
+    def delete_meta(self, key: str, when: Callable[[Any], bool] = lambda _: True) -> bool:
+        with self._write("delete_meta") as conn, conn.transaction():
+            row = conn.execute("SELECT value FROM meta WHERE name = %s FOR UPDATE",
+                               (key,)).fetchone()
+            if row is None or not when(row[0]):
+                return False
+            conn.execute("DELETE FROM meta WHERE name = %s", (key,))
+        return True
+
     # --- outbox -----------------------------------------------------------------------------
     def enqueue(self, item: OutboxItem) -> OutboxItem:
         row = outbox_row(item)
