@@ -15,14 +15,14 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot import mrkdwn, resolution
 from bot.mention import parse_time
-from bot.mrkdwn import escape_mrkdwn
+from bot.mrkdwn import escape_mrkdwn, fit_lines
 from bot.settings import Settings
 from bot.slack.ports import Outbound
 from bot.store.base import Store
 from bot.summary import chart as charts
 from bot.summary import chart_post, fairness, routing_health
 from bot.summary import spike as spikes
-from bot.summary.render import example_line, fit, to_slack
+from bot.summary.render import example_line, to_slack
 from bot.summary.report import WEEK, Report, build_report, day_window
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ def spike_message(spike: spikes.Spike, lead: str | None = None) -> tuple[str, li
     if spike.theme:
         lines.append(f"Leading theme: *{escape_mrkdwn(spike.theme)}* ({spike.theme_count})")
     lines += [example_line(ex) for ex in spike.examples]
-    text = fit("\n".join(lines), 3000)
+    text = fit_lines("\n".join(lines), 3000)
     fallback = f"Complaint spike: {spike.count} complaints in the last hour" + (
         f", mostly {escape_mrkdwn(spike.theme)}" if spike.theme else "")
     return fallback, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]

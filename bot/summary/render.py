@@ -84,8 +84,6 @@ def _dept_times(d: DepartmentLine) -> str:
             f"answer {duration(d.answer_median)} (p90 {duration(d.answer_p90)})")
 
 
-source_label = source_kinds.label
-
 
 _plural = plural
 
@@ -98,7 +96,7 @@ def to_text(report: Report) -> str:
     out.append(f"{_plural(report.total, 'mention')}, {_plural(report.complaints, 'complaint')} "
                f"({report.complaint_share:.0%})")
     if report.by_source:
-        out.append("By source: " + ", ".join(f"{source_label(s)} {n:,}"
+        out.append("By source: " + ", ".join(f"{source_kinds.label(s)} {n:,}"
                                              for s, n in report.by_source.items()))
     if report.quiet:
         out.append("Quiet day: " + (f"only {_plural(report.complaints, 'complaint')}."
@@ -139,14 +137,13 @@ def to_text(report: Report) -> str:
 # --- Slack ----------------------------------------------------------------------------
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": fit(text, MAX_SECTION)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": fit_lines(text, MAX_SECTION)}}
 
 
 def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(text, MAX_SECTION)}]}
+    return {"type": "context",
+            "elements": [{"type": "mrkdwn", "text": fit_lines(text, MAX_SECTION)}]}
 
-
-fit = fit_lines
 
 
 def example_line(ex: Example) -> str:
@@ -159,10 +156,10 @@ def example_line(ex: Example) -> str:
 
 def to_slack(report: Report) -> dict[str, Any]:
     """{"text": fallback, "blocks": [...]} for chat.postMessage, within Slack's limits."""
-    header = fit(f"Earshot daily: {report.title}", MAX_HEADER)
+    header = fit_lines(f"Earshot daily: {report.title}", MAX_HEADER)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": header}}]
-    sources = " · ".join(f"{escape_mrkdwn(source_label(s))} {n:,}"
+    sources = " · ".join(f"{escape_mrkdwn(source_kinds.label(s))} {n:,}"
                          for s, n in report.by_source.items())
     overview = (f"*{_plural(report.total, 'mention')}* · {_plural(report.complaints, 'complaint')} "
                 f"({report.complaint_share:.0%})")
@@ -203,7 +200,7 @@ def to_slack(report: Report) -> dict[str, Any]:
         if extra:
             blocks.append(_section("\n".join(extra)))
     blocks = blocks[:MAX_BLOCKS]
-    return {"text": fit(_fallback(report), MAX_TEXT), "blocks": blocks}
+    return {"text": fit_lines(_fallback(report), MAX_TEXT), "blocks": blocks}
 
 
 def _fallback(report: Report) -> str:
