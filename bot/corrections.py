@@ -89,8 +89,12 @@ def move(services: Services, key: str, user: str, target: str,
             # What an undo puts back; `before` is the move this one replaces (one level).
             "state": m.state.value, "owner": m.owner,
             "claimed_at": m.claimed_at.isoformat() if m.claimed_at else None,
+            "escalated_at": m.escalated_at.isoformat() if m.escalated_at else None,
             "before": {k: v for k, v in earlier.items() if k != "before"} if earlier else None}}
+        # A moved mention is the new team's plain mention: no longer an escalation (a
+        # release there must not send it back to "escalated"); an undo puts it back.
         m.department, m.state, m.owner, m.claimed_at = target, State.NEW, None, None
+        m.escalated_at = None
         return m
 
     saved = services.store.update_mention(key, change)
@@ -132,6 +136,7 @@ def undo_move(services: Services, key: str, user: str) -> Outcome:
         m.state = State(mv.get("state") or State.NEW.value)
         m.owner = mv.get("owner") or None
         m.claimed_at = parse_time(mv["claimed_at"]) if mv.get("claimed_at") else None
+        m.escalated_at = parse_time(mv["escalated_at"]) if mv.get("escalated_at") else None
         if m.state is State.CLAIMED and not m.owner:
             m.state = State.NEW
         return m

@@ -214,3 +214,21 @@ def test_a_move_cut_short_before_its_notice_gets_the_notice_once(env):  # noqa: 
     assert row is not None and row.channel == "CBILLING"
     assert f"<@{ANN}> moved *{m.short_id}* from *support* to *billing*" in str(row.payload)
     assert corrections.queue_missing_notices(env) == 0  # once
+
+
+def test_a_moved_escalation_is_the_new_teams_plain_mention_until_undone(env, learning):  # noqa: F811
+    """Released in its new channel it goes back to the queue, not to "escalated"; an
+    undo puts the escalation back as it was."""
+    m = add(env, department="support")
+    assert workflow.escalate(env, m.key, BOB, "engineering", "needs a fix").ok
+    escalated_at = env.store.get_mention(m.key).escalated_at
+    assert escalated_at is not None
+    assert corrections.move(env, m.key, ANN, "billing", seen="engineering").ok
+    moved = env.store.get_mention(m.key)
+    assert (moved.state, moved.escalated_at) == (State.NEW, None)
+    assert workflow.claim(env, m.key, BOB).ok and workflow.release(env, m.key, BOB).ok
+    assert env.store.get_mention(m.key).state is State.NEW
+    assert corrections.undo_move(env, m.key, ANN).ok
+    back = env.store.get_mention(m.key)
+    assert (back.department, back.state, back.escalated_at) == (
+        "engineering", State.ESCALATED, escalated_at)
