@@ -229,6 +229,9 @@ class Router:
             name: [_Keyword(text, stems, (1 + PHRASE_WORD_BONUS * (len(stems) - 1))
                             / len(owners[stems])) for text, stems in kws]
             for name, kws in parsed.items()}
+        # Each keyword's place in its department's list (by identity: list.index would
+        # compare the dataclasses field by field, on every post).
+        self._rank = {id(kw): i for kws in self._keywords.values() for i, kw in enumerate(kws)}
         # Keywords by their first word, so a post only looks at keywords it could match.
         self._by_first: dict[str, list[tuple[str, _Keyword]]] = {}
         for name, keywords in self._keywords.items():
@@ -274,7 +277,7 @@ class Router:
                     matched.setdefault(dep, []).append(kw)
         for dep, hits in matched.items():
             # Config order in the reason line, whatever order the post's words came in.
-            hits.sort(key=self._keywords[dep].index)
+            hits.sort(key=lambda kw: self._rank[id(kw)])
             scores[dep] = sum(kw.weight for kw in hits)
         similar = {dep: sim for dep, sim in self._examples.best(text, terms).items()
                    if sim >= EXAMPLE_MIN_SIMILARITY}
