@@ -134,6 +134,13 @@ def content_words(text: str) -> list[str]:
     return words(strip_handles(strip_urls(clean(text))))
 
 
+def plain_text(text: str) -> str:
+    """A post cleaned, without URLs and @handles, its whitespace made single spaces:
+    what sentiment reads. `words(plain_text(t)) == content_words(t)` (no word holds
+    whitespace), so a judge cleans each post once for sentiment and routing."""
+    return " ".join(strip_handles(strip_urls(clean(text))).split())
+
+
 _SUFFIXES = (
     # (suffix, replacement): first match wins; longer suffixes first.
     ("ations", ""), ("ation", ""), ("ingly", ""), ("edly", ""), ("ings", ""),

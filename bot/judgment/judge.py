@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from bot.judgment.routing import Router
 from bot.judgment.sentiment import ComplaintDetector
 from bot.settings import BrandSettings, Settings
+from bot.text import plain_text, words
 
 if TYPE_CHECKING:  # scikit-learn loads in about a second: only when a learner is made
     from bot.judgment.learning import Learner
@@ -66,8 +67,10 @@ class Judge:
         """Judge several posts at once (the learned models are much faster in batches);
         each post's first MAX_JUDGED_CHARS characters (see judged_text)."""
         texts = [judged_text(t) for t in texts]
-        feelings = [self.detector.analyze(t) for t in texts]
-        routes = [self.router.route(t) for t in texts]
+        # Each post is cleaned once: sentiment reads the plain text, routing its words.
+        plains = [plain_text(t) for t in texts]
+        feelings = [self.detector.analyze(t, p) for t, p in zip(texts, plains, strict=True)]
+        routes = [self.router.route(t, words(p)) for t, p in zip(texts, plains, strict=True)]
         learner = self.learner
         decisions = learner.decide(texts, routes, feelings) if learner else None
         out = []

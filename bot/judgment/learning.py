@@ -146,9 +146,14 @@ class Learner:
             tx = ft.text_rows(texts)
             mx = ft.memory_rows(tx)
             route_sims = self._similar(ROUTE, mx)
-            route_pred = self._predict(ROUTE, tx, route_sims, routes, feelings)
+            # A model's answer counts only where its gate is open: the other rows are
+            # not put to it (the same decisions, without building their features).
+            route_pred = self._predict(ROUTE, tx, route_sims, routes, feelings, [
+                i for i, r in enumerate(routes) if self.route_gate.trusts(r.department)])
             complaint_pred = self._predict(COMPLAINT, tx, self._similar(COMPLAINT, mx),
-                                           routes, feelings)
+                                           routes, feelings, [
+                i for i, f in enumerate(feelings)
+                if self.complaint_gate.trusts(str(f.complaint))])
             out = []
             for i, (route, feeling) in enumerate(zip(routes, feelings, strict=True)):
                 dep, how = route_pred[i]
@@ -170,15 +175,23 @@ class Learner:
         return None if memory is None else ft.similarities(mx, memory)
 
     def _predict(self, kind: str, tx: sparse.csr_matrix, sims: sparse.csr_matrix | None,
-                 routes: Sequence[Route], feelings: Sequence[SentimentResult]
-                 ) -> list[tuple[str, str]]:
-        """(answer, how) per row: how is "near" (a labelled copy), "model" or "none"."""
+                 routes: Sequence[Route], feelings: Sequence[SentimentResult],
+                 only: list[int] | None = None) -> list[tuple[str, str]]:
+        """(answer, how) per row: how is "near" (a labelled copy), "model" or "none".
+        `only`: the rows to ask the model about (all by default; each row's answer is
+        its own, whichever other rows are asked with it)."""
         model = self.route_model if kind == ROUTE else self.complaint_model
         answers: list[tuple[str, str]] = [("", "none")] * tx.shape[0]
-        if model is not None:
+        if model is not None and only is None:
             x = (ft.route_rows(tx, routes, self.departments) if kind == ROUTE
                  else ft.complaint_rows(tx, feelings))
             answers = [(str(p), "model") for p in model.predict(x)]
+        elif model is not None and only:
+            part = tx[only]
+            x = (ft.route_rows(part, [routes[i] for i in only], self.departments)
+                 if kind == ROUTE else ft.complaint_rows(part, [feelings[i] for i in only]))
+            for i, p in zip(only, model.predict(x), strict=True):
+                answers[i] = (str(p), "model")
         if sims is not None and sims.nnz:
             top = ft.row_max(sims)
             values = self._memory[kind][1]

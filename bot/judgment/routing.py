@@ -111,23 +111,27 @@ class _ExampleIndex:
 
     @staticmethod
     def _terms(text: str) -> list[str]:
-        s = [stem(w) for w in content_words(text)
-             if w not in STOPWORDS and w not in GENERIC_WORDS]
-        return s + [f"{a} {b}" for a, b in zip(s, s[1:], strict=False)]
+        return bigrams([stem(w) for w in content_words(text) if is_term(w)])
 
     def _vector(self, terms: Iterable[str]) -> dict[str, float]:
-        tf = Counter(t for t in terms if t in self._idf)
-        vec = {t: (1 + math.log(c)) * self._idf[t] for t, c in tf.items()}
+        idf = self._idf
+        tf: dict[str, int] = {}  # counts in first-seen order, as Counter keeps them
+        for t in terms:
+            if t in idf:
+                tf[t] = tf.get(t, 0) + 1
+        vec = {t: (1 + math.log(c)) * idf[t] for t, c in tf.items()}
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
         return {t: v / norm for t, v in vec.items()}
 
-    def best(self, text: str) -> dict[str, float]:
-        """Department -> best cosine similarity of the post to one of its examples."""
+    def best(self, text: str, terms: list[str] | None = None) -> dict[str, float]:
+        """Department -> best cosine similarity of the post to one of its examples.
+        `terms`: the post's `_terms` when the caller has them already."""
         if not self._docs:
             return {}
         dots: dict[int, float] = {}
-        for term, weight in self._vector(self._terms(text)).items():
-            for i, doc_weight in self._postings.get(term, ()):
+        postings = self._postings
+        for term, weight in self._vector(self._terms(text) if terms is None else terms).items():
+            for i, doc_weight in postings.get(term, ()):
                 dots[i] = dots.get(i, 0.0) + weight * doc_weight
         out: dict[str, float] = {}
         for i, sim in dots.items():
@@ -135,6 +139,16 @@ class _ExampleIndex:
             if sim > out.get(dep, 0.0):
                 out[dep] = sim
         return out
+
+
+def is_term(word: str) -> bool:
+    """Does an example vector keep this (lower-cased) word?"""
+    return word not in STOPWORDS and word not in GENERIC_WORDS
+
+
+def bigrams(stems: list[str]) -> list[str]:
+    """Stems and their neighbouring pairs: the terms of an example vector."""
+    return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:], strict=False)]
 
 
 def _deletes(word: str) -> set[str]:
@@ -215,6 +229,9 @@ class Router:
             name: [_Keyword(text, stems, (1 + PHRASE_WORD_BONUS * (len(stems) - 1))
                             / len(owners[stems])) for text, stems in kws]
             for name, kws in parsed.items()}
+        # Each keyword's place in its department's list (by identity: list.index would
+        # compare the dataclasses field by field, on every post).
+        self._rank = {id(kw): i for kws in self._keywords.values() for i, kw in enumerate(kws)}
         # Keywords by their first word, so a post only looks at keywords it could match.
         self._by_first: dict[str, list[tuple[str, _Keyword]]] = {}
         for name, keywords in self._keywords.items():
@@ -225,11 +242,30 @@ class Router:
         known = {stem(w) for w in STOPWORDS | GENERIC_WORDS}
         known |= {w for d in departments.values() for text in d.examples for w in text_stems(text)}
         self._spelling = _Spelling(vocabulary, known) if TYPO_MIN_LENGTH else None
+        self._words: dict[str, tuple[str, str | None]] = {}  # see _read
 
-    def route(self, text: str) -> Route:
-        seq = text_stems(text)
-        if self._spelling:
-            seq = [self._spelling.fix(s) for s in seq]
+    def _read(self, words: Iterable[str]) -> tuple[list[str], list[str]]:
+        """The post's stems (typos fixed) for keywords, and its terms for examples:
+        both from one pass over its words, each word's pair worked out once."""
+        seq: list[str] = []
+        kept: list[str] = []  # stems of the words examples look at (see _terms)
+        cache = self._words
+        for w in words:
+            pair = cache.get(w)
+            if pair is None:
+                s = stem(w)
+                pair = (self._spelling.fix(s) if self._spelling else s,
+                        s if is_term(w) else None)
+                if len(cache) < 100_000:
+                    cache[w] = pair
+            seq.append(pair[0])
+            if pair[1] is not None:
+                kept.append(pair[1])
+        return seq, bigrams(kept)
+
+    def route(self, text: str, words: Sequence[str] | None = None) -> Route:
+        """`words`: the post's `content_words` when the caller has them already."""
+        seq, terms = self._read(content_words(text) if words is None else words)
         positions: dict[str, list[int]] = {}
         for i, s in enumerate(seq):
             positions.setdefault(s, []).append(i)
@@ -241,9 +277,9 @@ class Router:
                     matched.setdefault(dep, []).append(kw)
         for dep, hits in matched.items():
             # Config order in the reason line, whatever order the post's words came in.
-            hits.sort(key=self._keywords[dep].index)
+            hits.sort(key=lambda kw: self._rank[id(kw)])
             scores[dep] = sum(kw.weight for kw in hits)
-        similar = {dep: sim for dep, sim in self._examples.best(text).items()
+        similar = {dep: sim for dep, sim in self._examples.best(text, terms).items()
                    if sim >= EXAMPLE_MIN_SIMILARITY}
         for dep, sim in similar.items():
             scores[dep] = scores.get(dep, 0.0) + EXAMPLE_WEIGHT * sim

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from bot.text import clean, strip_handles, strip_urls
+from bot.text import clean, plain_text
 
 log = logging.getLogger(__name__)
 
@@ -241,8 +241,10 @@ class ComplaintDetector:
         """VADER's compound score alone (-1..1), request words neutralized."""
         return float(self._vader.polarity_scores(clean(text))["compound"])
 
-    def analyze(self, text: str) -> SentimentResult:
-        plain = " ".join(strip_handles(strip_urls(clean(text))).split())
+    def analyze(self, text: str, plain: str | None = None) -> SentimentResult:
+        """`plain`: `plain_text(text)` when the caller has it already."""
+        if plain is None:
+            plain = plain_text(text)
         low = plain.lower()  # the cue patterns are written in lower case
         compound = float(self._vader.polarity_scores(self._split_hashtags(plain))["compound"])
         evidence = 0.0
