@@ -4,23 +4,17 @@ serves as soon as Slack answers. A refused token is still one line and exit 2.""
 
 from __future__ import annotations
 
-import os
-import re
-import signal
 import socket
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import requests
 
 from tests.e2e.helpers import BOT_TOKEN, SECRET, slash, wait_for
+from tests.serve_process import http_port, start_serve, stop_serve
 from tests.slack_standin import SlackStandIn
 from tests.test_serve_command import _config
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _free_port() -> int:
@@ -29,33 +23,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve(tmp_path: Path, slack_url: str, **env: str) -> tuple[subprocess.Popen, list[str]]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "EARSHOT_"))}
-    full.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack_url,
-                PORT="0", EARSHOT_DATA=str(tmp_path / "data"), PYTHONUNBUFFERED="1", **env)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--no-scheduler", "--config",
-         str(_config(tmp_path))], cwd=ROOT, env=full, stderr=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")),
-                     daemon=True).start()
-    return proc, lines
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def _port(proc: subprocess.Popen, lines: list[str]) -> int | None:
-    if proc.poll() is not None:
-        raise AssertionError(f"serve exited with {proc.returncode}: {lines}")
-    found = [re.search(r"serving Slack events on port (\d+)", x) for x in lines]
-    return next((int(m[1]) for m in found if m), None)
+def _serve(tmp_path: Path, slack_url: str) -> tuple[subprocess.Popen, list[str]]:
+    return start_serve(_config(tmp_path), {
+        "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack_url,
+        "PORT": "0", "EARSHOT_DATA": str(tmp_path / "data")}, "--no-scheduler")
 
 
 def test_serve_waits_for_an_unreachable_slack_and_serves_when_it_answers(tmp_path):
@@ -63,7 +34,7 @@ def test_serve_waits_for_an_unreachable_slack_and_serves_when_it_answers(tmp_pat
     slack = SlackStandIn(users={"U1ANN": {"name": "ann"}})
     proc, lines = _serve(tmp_path, f"http://127.0.0.1:{slack_port}/api/")
     try:
-        url = f"http://127.0.0.1:{wait_for(lambda: _port(proc, lines), 20, 'the port')}"
+        url = f"http://127.0.0.1:{wait_for(lambda: http_port(proc, lines), 20, 'the port')}"
         health = requests.get(url + "/healthz", timeout=5)
         assert (health.status_code, health.json()) == (503, {"status": "starting"})
         assert slash(url, "/claim", "help").status_code == 503  # Slack retries these
@@ -79,7 +50,7 @@ def test_serve_waits_for_an_unreachable_slack_and_serves_when_it_answers(tmp_pat
         reply = wait_for(lambda: slack.responses, what="reply")[0]["body"]
         assert "/claim E-42" in reply["text"]
     finally:
-        _stop(proc)
+        stop_serve(proc)
         slack.stop()
     text = "".join(lines)
     assert "Traceback" not in text

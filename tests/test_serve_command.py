@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import requests
 
 from bot.__main__ import main
 from tests.e2e.helpers import BOT_TOKEN, CHANNELS, SECRET, slash, wait_for
+from tests.serve_process import http_port, start_serve, stop_serve
 
 CONFIG = f"""
 [brand]
@@ -35,7 +30,6 @@ channel = "{CHANNELS['leadership']}"
 channel = "{CHANNELS['daily']}"
 """
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _config(tmp_path: Path) -> Path:
@@ -66,26 +60,12 @@ def test_serve_rejects_a_bad_port_in_words(tmp_path, monkeypatch, capsys):
 
 def test_serve_in_http_mode_answers_health_and_signed_commands(slack, tmp_path):
     slack.users["U1ANN"] = {"name": "ann"}
-    env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-           "SLACK_API_URL": slack.url, "PORT": "0", "EARSHOT_DATA": str(tmp_path / "data"),
-           "PYTHONUNBUFFERED": "1"}
-    env.pop("SLACK_APP_TOKEN", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--no-scheduler", "--config",
-         str(_config(tmp_path))], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    proc, lines = start_serve(_config(tmp_path), {
+        "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.url,
+        "PORT": "0", "EARSHOT_DATA": str(tmp_path / "data")}, "--no-scheduler")
     try:
-        lines: list[str] = []
-        # Keep reading stderr so the child never blocks on a full pipe.
-        threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")),
-                         daemon=True).start()
-
-        def port() -> int | None:
-            if proc.poll() is not None:
-                raise AssertionError(f"serve exited with {proc.returncode}: {lines}")
-            found = [re.search(r"serving Slack events on port (\d+)", x) for x in lines]
-            return next((int(m[1]) for m in found if m), None)
-
-        url = f"http://127.0.0.1:{wait_for(port, timeout=20, what='the port')}"
+        port = wait_for(lambda: http_port(proc, lines), timeout=20, what="the port")
+        url = f"http://127.0.0.1:{port}"
         # The port is bound before the store opens and Slack answers: "starting" (503)
         # until then.
         health = wait_for(lambda: (r := requests.get(url + "/healthz", timeout=5)).ok and r,
@@ -97,9 +77,4 @@ def test_serve_in_http_mode_answers_health_and_signed_commands(slack, tmp_path):
         assert reply["response_type"] == "ephemeral" and "/claim E-42" in reply["text"]
         assert slash(url, "/claim", "help", forge=True).status_code == 401
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_serve(proc)

@@ -4,19 +4,14 @@ stand-in and one PostgreSQL database."""
 
 from __future__ import annotations
 
-import os
-import re
 import signal
 import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import requests
 
 from tests.e2e.helpers import BOT_TOKEN, SECRET, wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.serve_process import http_port, start_serve
 
 
 class Serve:
@@ -25,29 +20,17 @@ class Serve:
 
     def __init__(self, config: Path, data: Path, slack_url: str, db_url: str, *,
                  post_rate: float | None = None) -> None:
-        env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+        env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
                "SLACK_API_URL": slack_url, "PORT": "0", "EARSHOT_DATA": str(data),
-               "DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
-        env.pop("SLACK_APP_TOKEN", None)
-        env.pop("SLACK_POST_RATE", None)
+               "DATABASE_URL": db_url}
         if post_rate is not None:
             env["SLACK_POST_RATE"] = str(post_rate)
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--config",
-                                      str(config)], cwd=ROOT, env=env,
-                                     stderr=subprocess.PIPE, text=True)
-        threading.Thread(target=lambda: self.lines.extend(iter(self.proc.stderr.readline, "")),
-                         daemon=True).start()
+        self.proc, self.lines = start_serve(config, env)
         self.url = ""
 
     def wait_listening(self, timeout: float = 60) -> Serve:
-        def port() -> int | None:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited with {self.proc.returncode}: {self.lines}")
-            found = [re.search(r"serving Slack events on port (\d+)", x) for x in self.lines]
-            return next((int(m[1]) for m in found if m), None)
-
-        number = wait_for(port, timeout=timeout, what="the port", interval=0.05)
+        number = wait_for(lambda: http_port(self.proc, self.lines), timeout=timeout,
+                          what="the port", interval=0.05)
         self.url = f"http://127.0.0.1:{number}"
         return self
 

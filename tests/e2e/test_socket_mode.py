@@ -8,11 +8,7 @@ connection that the client reconnects. Every envelope must be acknowledged withi
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -47,7 +43,6 @@ from tests.socket_standin import SocketModeStandIn
 
 ANN, BOB, CAT, _ = USERS
 APP_TOKEN = "xapp-1-test-app-token"
-ROOT = Path(__file__).resolve().parents[2]
 SLACK_LIMIT = 3.0  # seconds to acknowledge an envelope
 
 
@@ -221,19 +216,14 @@ def test_a_lost_connection_is_replaced_and_requests_flow_again(earshot, slack, s
 
 def test_serve_in_socket_mode_acks_commands_and_survives_a_drop(slack, socket, tmp_path):
     """`python -m bot serve` with SLACK_APP_TOKEN: Socket Mode, no port, same app."""
+    from tests.serve_process import start_serve, stop_serve
     from tests.test_serve_command import _config
 
     slack.socket_url = socket.url
     slack.users["U1ANN"] = {"name": "ann"}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "EARSHOT_"))}
-    env.update(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN, SLACK_API_URL=slack.url,
-               EARSHOT_DATA=str(tmp_path / "data"), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--no-scheduler", "--config",
-         str(_config(tmp_path))], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")),
-                     daemon=True).start()
+    proc, lines = start_serve(_config(tmp_path), {
+        "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": slack.url,
+        "EARSHOT_DATA": str(tmp_path / "data")}, "--no-scheduler")
     try:
         for round_, name in enumerate(("before", "after"), 1):
             socket.wait_connected(round_, timeout=30)
@@ -247,12 +237,7 @@ def test_serve_in_socket_mode_acks_commands_and_survives_a_drop(slack, socket, t
             if round_ == 1:
                 socket.close()
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_serve(proc, timeout=15)
     text = "".join(lines)
     assert not re.search(r"serving Slack events on port", text)  # no port in Socket Mode
     assert "will be unused" not in text

@@ -3,18 +3,15 @@ across a dropped connection and a kill -9 restart of the whole bot."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 from tests.e2e.helpers import BOT_TOKEN, CHANNELS, SECRET, wait_for
+from tests.serve_process import start_serve, stop_serve
 from tests.stream_standins import JetstreamStandIn, MastodonStreamStandIn, status
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def config(jetstream_url: str = "", mastodon_url: str = "") -> str:
@@ -35,17 +32,10 @@ channel = "{CHANNELS['daily']}"
 {stream}"""
 
 
-def start_bot(tmp_path: Path, slack, lines: list[str]) -> subprocess.Popen:
-    env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-           "SLACK_API_URL": slack.url, "PORT": "0", "EARSHOT_DATA": str(tmp_path / "data"),
-           "PYTHONUNBUFFERED": "1"}
-    env.pop("SLACK_APP_TOKEN", None)
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--config",
-                             str(tmp_path / "earshot.toml")], cwd=ROOT, env=env,
-                            stderr=subprocess.PIPE, text=True)
-    threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")),
-                     daemon=True).start()
-    return proc
+def start_bot(tmp_path: Path, slack) -> tuple[subprocess.Popen, list[str]]:
+    return start_serve(tmp_path / "earshot.toml", {
+        "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.url,
+        "PORT": "0", "EARSHOT_DATA": str(tmp_path / "data")})
 
 
 def test_every_matching_post_reaches_slack_once_across_a_drop_and_a_kill_9(slack, tmp_path):
@@ -69,8 +59,7 @@ def test_every_matching_post_reaches_slack_once_across_a_drop_and_a_kill_9(slack
                 i += 1
                 time.sleep(0.01)
 
-        lines: list[str] = []
-        proc = start_bot(tmp_path, slack, lines)
+        proc, lines = start_bot(tmp_path, slack)
         feeder = threading.Thread(target=feed, daemon=True)
         try:
             feeder.start()
@@ -78,20 +67,14 @@ def test_every_matching_post_reaches_slack_once_across_a_drop_and_a_kill_9(slack
                      what="the first posts")
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
-            lines2: list[str] = []
-            proc = start_bot(tmp_path, slack, lines2)
+            proc, lines2 = start_bot(tmp_path, slack)
             feeder.join(10)
             wait_for(lambda: len(slack.posts_by_metadata()) >= len(expected), timeout=40,
                      what=f"{len(expected)} posts (log: {lines2[-5:]})")
             time.sleep(1.5)  # anything posted twice would show up by now
         finally:
             stop.set()
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_serve(proc)
     posted = [m["text"] for m in slack.all_messages()
               if (m.get("metadata") or {}).get("event_payload", {}).get("outbox_id", "")
               .startswith("mention:")]
@@ -103,15 +86,6 @@ def test_every_matching_post_reaches_slack_once_across_a_drop_and_a_kill_9(slack
     assert not [x for x in lines + lines2 if "Traceback" in x]
 
 
-def stop_bot(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def test_mastodon_posts_reach_slack_once_across_a_kill_9_and_the_gap_is_filled(slack,
                                                                                tmp_path):
     """Posts made while the bot is dead exist only in the instance's timeline: the
@@ -120,8 +94,7 @@ def test_mastodon_posts_reach_slack_once_across_a_kill_9_and_the_gap_is_filled(s
     slack.rate_per_second = 1000
     with MastodonStreamStandIn() as ms:
         (tmp_path / "earshot.toml").write_text(config(mastodon_url=ms.url))
-        lines: list[str] = []
-        proc = start_bot(tmp_path, slack, lines)
+        proc, lines = start_bot(tmp_path, slack)
         expected: list[str] = []
 
         def push(first: int, last: int) -> None:
@@ -138,15 +111,14 @@ def test_mastodon_posts_reach_slack_once_across_a_kill_9_and_the_gap_is_filled(s
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             push(8, 13)  # nobody listening: only the timeline has these
-            lines2: list[str] = []
-            proc = start_bot(tmp_path, slack, lines2)
+            proc, lines2 = start_bot(tmp_path, slack)
             ms.wait_subscribed(timeout=30)
             push(13, 16)
             wait_for(lambda: len(slack.posts_by_metadata()) >= 16, timeout=40,
                      what=f"16 posts (log: {lines2[-5:]})")
             time.sleep(1.5)  # anything posted twice would show up by now
         finally:
-            stop_bot(proc)
+            stop_serve(proc)
     counts = slack.posts_by_metadata()
     posted = " ".join(m["text"] for m in slack.all_messages())
     assert len(counts) == 16 and all(n == 1 for n in counts.values()), counts
