@@ -18,25 +18,7 @@ from bot.settings import load_settings
 from bot.sources.base import FetchResult, RateLimited, Source, SourceError
 from bot.store import open_store
 from bot.store.tinydb_store import TinyDBStore
-
-CONFIG = """
-[brand]
-terms = ["Acme", "\\"Acme Cloud\\""]
-exclude = ["Acme Corporation cartoon"]
-own_accounts = ["acme_official"]
-[departments.support]
-channel = "C1"
-keywords = ["help", "support"]
-[departments.billing]
-channel = "C2"
-keywords = ["refund", "charged", "invoice"]
-[routing]
-default = "support"
-[escalation]
-channel = "C9"
-[summary]
-channel = "C8"
-"""
+from tests.company import COMPANY_CONFIG
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -88,7 +70,7 @@ def post(native_id: str, text: str, *, source: str = "scripted", author: str = "
 @pytest.fixture
 def settings(tmp_path: Path):
     path = tmp_path / "earshot.toml"
-    path.write_text(CONFIG)
+    path.write_text(COMPANY_CONFIG)
     return load_settings(path, env={})
 
 

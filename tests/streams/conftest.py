@@ -10,26 +10,8 @@ import pytest
 
 from bot.settings import Settings, load_settings
 from bot.store import open_store
+from tests.company import COMPANY_CONFIG
 from tests.stream_standins import JetstreamStandIn, MastodonStreamStandIn
-
-BASE_CONFIG = """
-[brand]
-terms = ["Acme", "\\"Acme Cloud\\""]
-exclude = ["Acme Corporation cartoon"]
-own_accounts = ["did:plc:acmeofficial"]
-[departments.support]
-channel = "C1"
-keywords = ["help", "support"]
-[departments.billing]
-channel = "C2"
-keywords = ["refund", "charged", "invoice"]
-[routing]
-default = "support"
-[escalation]
-channel = "C9"
-[summary]
-channel = "C8"
-"""
 
 # Fast reconnects for tests: the real defaults wait 1 s, 2 s, ... 60 s.
 FAST = {"backoff": 0.05, "max_backoff": 0.2, "open_timeout": 2.0}
@@ -51,7 +33,7 @@ def mastodon_stream() -> Iterator[MastodonStreamStandIn]:
 def make_settings(tmp_path: Path) -> Callable[[str], Settings]:
     def make(sources: str, env: dict[str, str] | None = None) -> Settings:
         path = tmp_path / "earshot.toml"
-        path.write_text(BASE_CONFIG + sources)
+        path.write_text(COMPANY_CONFIG + sources)
         return load_settings(path, env={"EARSHOT_DATA": str(tmp_path / "data"), **(env or {})})
     return make
 
