@@ -85,8 +85,7 @@ class Leadership:
             conn.execute(_SERVER_KEEPALIVES)
             conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
         if not self.is_leader:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,)).fetchone()
-            if row and row[0]:
+            if _try_lead(conn):
                 self.is_leader = True
                 log.info("this replica is now the leader: it runs the schedule and posts "
                          "to Slack")
@@ -134,7 +133,12 @@ def posting_turn(url: str) -> Iterator[bool]:
         raise StoreUnavailableError(f"the database at {describe(url)} is not answering"
                                     ) from exc
     try:
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,)).fetchone()
-        yield bool(row and row[0])
+        yield _try_lead(conn)
     finally:
         conn.close()  # the lock, if held, goes with the session
+
+
+def _try_lead(conn: psycopg.Connection) -> bool:
+    """Take the leader lock on this session if nobody holds it."""
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,)).fetchone()
+    return bool(row and row[0])
