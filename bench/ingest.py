@@ -313,9 +313,10 @@ from bot.__main__ import main
 t = time.perf_counter()
 code = main(["summary", "--dry-run", "--date", sys.argv[1], "--config", sys.argv[2]])
 took = time.perf_counter() - t
+cpu = time.process_time()
 status = dict(line.split(":", 1) for line in open("/proc/self/status"))
-print(f"exit {code}, {took:.2f} s, peak RSS {int(status['VmHWM'].split()[0]) / 1024:.0f} MB",
-      file=sys.stderr)
+print(f"exit {code}, {took:.2f} s ({cpu:.2f} s CPU), peak RSS "
+      f"{int(status['VmHWM'].split()[0]) / 1024:.0f} MB", file=sys.stderr)
 """
 
 
@@ -369,8 +370,6 @@ def write_real_shape(data: Path, count: int, seed: int) -> float:
     """The same documents build_real_shape writes through the Store API, written
     straight into a snapshot in the store's own format (minutes instead of an hour at
     300,000 on a busy machine). bench_real_shape checks the two agree."""
-    import json
-
     from bot.mention import Event
     from bot.store.base import OutboxItem
     from bot.store.codec import event_to_doc, mention_to_doc, outbox_to_doc
@@ -404,18 +403,17 @@ def write_real_shape(data: Path, count: int, seed: int) -> float:
         for event in new_events:
             events[str(len(events) + 1)] = event_to_doc(event)
     data.mkdir(parents=True)
-    encode = json.JSONEncoder(separators=(",", ":")).encode  # as the store encodes
-    # The store's own snapshot layout, one document per line (what it writes when it
-    # compacts, and what it reads fast; see snapshot_file.write_snapshot).
-    with open(data / "earshot.json", "w", encoding="ascii") as f:
-        f.write("{")
-        for n, (name, docs) in enumerate((("mentions", mentions), ("outbox", outbox),
-                                          ("events", events))):
-            f.write(("," if n else "") + "\n" + encode(name) + ":{")
-            f.write("".join(f"{',' if i else ''}\n{encode(doc_id)}:{encode(doc)}"
-                            for i, (doc_id, doc) in enumerate(docs.items())))
-            f.write("\n}")
-        f.write("\n}\n")
+    # Written by the store's own snapshot writer, as a compaction writes it: one
+    # document per line, the big tables in blocks with a table of contents (toc.py).
+    from bot.store.codec import DESCRIBE, MENTIONS
+    from bot.store.doc_text import TEXT, encode
+    from bot.store.snapshot_file import write_snapshot
+
+    tables = {"mentions": {i: MENTIONS.hold(encode(doc), doc) for i, doc in mentions.items()},
+              "outbox": {i: encode(doc) for i, doc in outbox.items()},
+              "events": {i: encode(doc) for i, doc in events.items()}}
+    write_snapshot(data, tables, lambda name: MENTIONS if name == "mentions" else TEXT,
+                   DESCRIBE)
     return time.perf_counter() - t
 
 

@@ -47,6 +47,7 @@ from bot.store.snapshot_file import (
     read_snapshot,
     write_snapshot,
 )
+from bot.store.toc import Block, Describe, read_block
 
 # Also importable from here, where they lived before the split by job.
 __all__ = ["CONTINUES_LINE", "JOURNAL", "SNAPSHOT", "TEXT", "DocCodec", "JournalStorage",
@@ -76,14 +77,17 @@ class JournalStorage:
         compact_min_bytes: int = 8 << 20,
         codecs: Mapping[str, DocCodec] | None = None,
         still_ours: Callable[[], bool] | None = None,
+        describe: Mapping[str, Describe] | None = None,
     ) -> None:
         """sync_interval: seconds between group-commit fsyncs (0 = fsync every write,
         None = only on flush/close). compact_min_bytes: never compact a smaller journal.
         codecs: how to hold the documents of some tables (default: JSON text).
+        describe: the tables written in blocks with a table of contents (toc.py), and
+        how to describe their documents.
         still_ours: asked before each compaction; False (the locked data directory was
         deleted or replaced under us) skips it, so a snapshot is never written over
         another process's store."""
-        self._init_paths(data_dir, codecs)
+        self._init_paths(data_dir, codecs, describe)
         self._still_ours = still_ours
         self._lost_warned = False
         self._write_trouble = False
@@ -108,8 +112,17 @@ class JournalStorage:
             self._flusher.start()
 
     def _init_paths(self, data_dir: str | os.PathLike[str],
-                    codecs: Mapping[str, DocCodec] | None) -> None:
+                    codecs: Mapping[str, DocCodec] | None,
+                    describe: Mapping[str, Describe] | None = None) -> None:
         self._codecs = dict(codecs or {})
+        self._describe = dict(describe or {})
+        # Blocks of the snapshot not loaded yet (a read-only store loads them on demand:
+        # see read_only_storage.py), the ids whose journal version must win over a
+        # block's, and the snapshot's saved key index.
+        self._pending: dict[str, list[Block]] = {}
+        self._overridden: dict[str, set[str]] = {}
+        self._saved_keys: dict[str, tuple[list[str], list[int]]] = {}
+        self._snapshot_file: Any = None
         self.dir = Path(data_dir)
         self.snapshot_path = self.dir / SNAPSHOT
         self.journal_path = self.dir / JOURNAL
@@ -174,6 +187,8 @@ class JournalStorage:
                 return  # a marker, not a table
             target = tables.setdefault(table, {})
             codec = self.codec(table)
+            if table in self._describe:
+                self._overridden.setdefault(table, set()).update(changes)
             for doc_id, doc in changes.items():
                 if doc is None:
                     target.pop(doc_id, None)
@@ -204,6 +219,59 @@ class JournalStorage:
                     self._compact_now()
             finally:
                 self._journal.close()
+
+    # --- loading blocks on demand (a read-only store; see read_only_storage.py) ---------
+    def pending(self, table: str) -> list[Block]:
+        """The blocks of `table` not loaded yet (none unless the store is lazy)."""
+        return self._pending.get(table) or []
+
+    def load_blocks(self, table: str, want: Callable[[Block], bool] = lambda _: True
+                    ) -> list[tuple[str, Any]]:
+        """Load the pending blocks of `table` that `want`; returns the documents
+        added (a document the journal changed or deleted keeps its journal version)."""
+        with self._lock:
+            blocks = self._pending.get(table)
+            if not blocks:
+                return []
+            chosen = [block for block in blocks if want(block)]
+            if not chosen:
+                return []
+            hold = self.codec(table).hold
+            overridden = self._overridden.get(table, set())
+            target = self._tables.setdefault(table, {})
+            added: list[tuple[str, Any]] = []
+            with gc_paused():
+                for block in chosen:
+                    try:
+                        docs = read_block(self._snapshot_file, block, hold)
+                    except (ValueError, KeyError, TypeError, AttributeError,
+                            UnicodeDecodeError) as exc:
+                        raise StoreCorruptError(
+                            f"the store snapshot {self.snapshot_path} does not hold the "
+                            f"block its table of contents names ({exc}); restore it "
+                            "from a backup") from exc
+                    for doc_id, held in docs.items():
+                        if doc_id not in overridden:
+                            target[doc_id] = held
+                            added.append((doc_id, held))
+            chosen_ids = set(map(id, chosen))
+            self._pending[table] = [b for b in blocks if id(b) not in chosen_ids]
+            return added
+
+    def saved_key_index(self, table: str) -> dict[str, int]:
+        """The snapshot's saved key -> id index of `table` for the documents not loaded
+        yet and not changed by the journal (empty unless the store is lazy)."""
+        keys, ids = self._saved_keys.get(table, ([], []))
+        overridden = self._overridden.get(table, set())
+        if not overridden:
+            return dict(zip(keys, ids, strict=True))
+        return {key: doc_id for key, doc_id in zip(keys, ids, strict=True)
+                if str(doc_id) not in overridden}
+
+    def last_id(self, table: str) -> int:
+        """The largest document id of `table`, loaded or not."""
+        loaded = max(map(int, self.held(table)), default=0)
+        return max([loaded, *(block.last for block in self.pending(table))])
 
     # --- the fast, per-document interface (used by JournalTable) ------------------------
     def held(self, table: str) -> Mapping[str, Any]:
@@ -344,7 +412,7 @@ class JournalStorage:
 
     def _compact_in_background(self, frozen: dict[str, dict[str, Any]]) -> None:
         try:
-            size = write_snapshot(self.dir, frozen, self.codec)
+            size = write_snapshot(self.dir, frozen, self.codec, self._describe)
             self.sealed_path.unlink()
             fsync_dir(self.dir)
         except OSError as exc:
@@ -372,7 +440,8 @@ class JournalStorage:
             if not self._may_compact():
                 return
             try:
-                self._snapshot_size = write_snapshot(self.dir, self._tables, self.codec)
+                self._snapshot_size = write_snapshot(self.dir, self._tables, self.codec,
+                                                     self._describe)
                 self.sealed_path.unlink(missing_ok=True)
                 fsync_dir(self.dir)
                 self._journal.truncate()

@@ -22,7 +22,7 @@ class JournalTable:
         """Reserve the next document id (ids are never handed out twice in one run, and
         start above the largest stored id after a restart)."""
         if self._next_id is None:
-            self._next_id = max(map(int, self._storage.held(self.name)), default=0) + 1
+            self._next_id = self._storage.last_id(self.name) + 1
         doc_id, self._next_id = self._next_id, self._next_id + 1
         return doc_id
 

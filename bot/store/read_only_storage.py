@@ -3,6 +3,7 @@ writes and compacts it: ReadOnlyJournalStorage."""
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import time
@@ -15,7 +16,8 @@ from bot.store.base import StoreReadOnlyError
 from bot.store.doc_text import DocCodec
 from bot.store.journal import Replay, replay_journal
 from bot.store.journal_storage import JournalStorage, report_replay
-from bot.store.snapshot_file import gc_paused, read_snapshot
+from bot.store.snapshot_file import StoreCorruptError, gc_paused, read_snapshot
+from bot.store.toc import Describe, read_block, read_toc
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,9 @@ class ReadOnlyJournalStorage(JournalStorage):
 
     def __init__(self, data_dir: str | os.PathLike[str], *,
                  codecs: Mapping[str, DocCodec] | None = None, attempts: int = 30,
+                 describe: Mapping[str, Describe] | None = None,
                  **_writer_options: Any) -> None:
-        self._init_paths(data_dir, codecs)
+        self._init_paths(data_dir, codecs, describe)
         self._compact_thread = None
         self._closed = False
         self._snapshot_size = 0
@@ -57,17 +60,14 @@ class ReadOnlyJournalStorage(JournalStorage):
                 files: dict[Path, IO[Any] | None] = {}
                 for path in (self.snapshot_path, self.sealed_path, self.journal_path):
                     try:
-                        if path == self.snapshot_path:
-                            f: IO[Any] = open(path, encoding="utf-8")
-                        else:
-                            f = open(path, "rb")
+                        f: IO[Any] = open(path, "rb")
                     except FileNotFoundError:
                         files[path] = None
                         continue
                     files[path] = stack.enter_context(f)
                 snapshot = files[self.snapshot_path]
-                tables = (read_snapshot(self.snapshot_path, self.codec, snapshot)
-                          if snapshot is not None else {})
+                self._pending, self._overridden, self._saved_keys = {}, {}, {}
+                tables = self._read_snapshot(snapshot) if snapshot is not None else {}
                 apply = self._applier(tables)
                 replays: dict[Path, Replay] = {}
                 for path in (self.sealed_path, self.journal_path):
@@ -81,19 +81,56 @@ class ReadOnlyJournalStorage(JournalStorage):
                     for path, replay in replays.items():
                         # A torn tail here is normally a write in flight, not a crash.
                         report_replay(path, replay, torn_level=logging.DEBUG)
+                    if self._pending:
+                        # Kept open for the blocks still to load: this very file, even
+                        # once a compaction has replaced the name.
+                        self._snapshot_file = os.fdopen(os.dup(snapshot.fileno()), "rb")
                     return tables
             log.debug("%s changed while it was read (a compaction); reading it again",
                       self.dir)
         raise RuntimeError(f"the store in {self.dir} kept changing while it was read "
                            f"({attempts} attempts); try again")
 
-    def apply(self, table: str, changes: Mapping[str, Mapping[str, Any] | None]) -> int:
-        raise StoreReadOnlyError(
-            f"the store in {self.dir} was opened read-only; it cannot be written")
+    def _read_snapshot(self, f: IO[bytes]) -> dict[str, dict[str, Any]]:
+        """The snapshot's small tables; the blocks of the described ones (mentions,
+        events, outbox) are left pending, to load when a query needs them. A snapshot
+        without a table of contents is read whole."""
+        toc = read_toc(f) if self._describe else None
+        if toc is None:
+            f.seek(0)
+            text = io.TextIOWrapper(f, encoding="utf-8")
+            try:
+                return read_snapshot(self.snapshot_path, self.codec, text)
+            finally:
+                text.detach()
+        tables: dict[str, dict[str, Any]] = {}
+        for name, blocks in toc.tables.items():
+            tables[name] = {}
+            if name in self._describe:
+                self._pending[name] = blocks
+                continue
+            for block in blocks:
+                try:
+                    tables[name].update(read_block(f, block, self.codec(name).hold))
+                except (ValueError, KeyError, TypeError, AttributeError,
+                        UnicodeDecodeError) as exc:
+                    raise StoreCorruptError(
+                        f"the store snapshot {self.snapshot_path} does not hold the block "
+                        f"its table of contents names ({exc}); restore it from a backup"
+                    ) from exc
+        self._saved_keys = {name: (keys, toc.ids[name]) for name, keys in toc.keys.items()}
+        return tables
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
+            if self._snapshot_file is not None:
+                self._snapshot_file.close()
+                self._snapshot_file = None
+
+    def apply(self, table: str, changes: Mapping[str, Mapping[str, Any] | None]) -> int:
+        raise StoreReadOnlyError(
+            f"the store in {self.dir} was opened read-only; it cannot be written")
 
     @property
     def end_lsn(self) -> int:

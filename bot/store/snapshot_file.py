@@ -9,12 +9,13 @@ from __future__ import annotations
 import gc
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import IO, Any
 
 from bot.store.doc_text import TEXT, DocCodec, _decode, _encode
+from bot.store.toc import BLOCK, TOC, Describe, TocWriter, parse_doc_line
 
 SNAPSHOT = "earshot.json"
 TMP = SNAPSHOT + ".tmp"  # a snapshot being written (removed on open if a crash left it)
@@ -52,25 +53,42 @@ def fsync_dir(path: Path) -> None:
 
 
 def write_snapshot(dir_path: Path, tables: dict[str, dict[str, Any]],
-                   codec_for: Callable[[str], DocCodec]) -> int:
+                   codec_for: Callable[[str], DocCodec],
+                   describe: Mapping[str, Describe] | None = None) -> int:
     """Write `tables` as the snapshot of `dir_path` (a TinyDB JSON file), atomically;
     returns its size.
 
-    One document per line (see read_snapshot); texts are copied as they are."""
+    One document per line (see read_snapshot); texts are copied as they are. The
+    tables in `describe` are written in blocks of BLOCK documents by id, and a last
+    table, TOC, says where each block is and how recent its documents are (see
+    toc.py): a reader can then load only the blocks it needs."""
     tmp_path, snapshot_path = dir_path / TMP, dir_path / SNAPSHOT
+    toc = TocWriter(describe or {})
     with open(tmp_path, "w", encoding="ascii") as f:
-        f.write("{")
+        pos = 0
+
+        def put(text: str) -> None:
+            nonlocal pos
+            f.write(text)
+            pos += len(text)  # ASCII: characters are bytes
+
+        put("{")
         for n, (name, docs) in enumerate(tables.items()):
-            f.write(("," if n else "") + "\n" + _encode(name) + ":{")
+            put(("," if n else "") + "\n" + _encode(name) + ":{")
             text = codec_for(name).text
-            items = list(docs.items())
-            for start in range(0, len(items), 2000):
-                chunk = items[start:start + 2000]
-                f.write(("," if start else "") + "".join(
+            items = toc.ordered(name, docs)
+            for start in range(0, len(items), BLOCK):
+                chunk = items[start:start + BLOCK]
+                written = ("," if start else "") + "".join(
                     f"{',' if i else ''}\n{_encode(doc_id)}:{text(held)}"
-                    for i, (doc_id, held) in enumerate(chunk)))
-            f.write("\n}")
-        f.write("\n}\n")
+                    for i, (doc_id, held) in enumerate(chunk))
+                first_line = pos + written.index("\n") + 1
+                put(written)
+                toc.block(name, chunk, first_line, pos)
+            put("\n}")
+        if (entry := toc.document()) is not None:
+            put(("," if tables else "") + "\n" + _encode(TOC) + ':{\n"1":' + entry + "\n}")
+        put("\n}\n")
         f.flush()
         os.fsync(f.fileno())
         size = f.tell()
@@ -91,7 +109,9 @@ def read_snapshot(
     """
     with nullcontext(file) if file is not None else open(path, encoding="utf-8") as f:
         try:
-            return read_line_snapshot(f, codec_for)
+            tables = read_line_snapshot(f, codec_for)
+            tables.pop(TOC, None)
+            return tables
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             f.seek(0)
             try:
@@ -104,6 +124,7 @@ def read_snapshot(
     if not isinstance(docs, dict) or not all(isinstance(t, dict) for t in docs.values()):
         raise StoreCorruptError(f"the store snapshot {path} is not a TinyDB database; "
                                 f"{_RESTORE}")
+    docs.pop(TOC, None)
     try:
         return {name: {str(i): codec_for(name).hold(_encode(doc), doc)
                        for i, doc in table.items()} for name, table in docs.items()}
@@ -138,14 +159,8 @@ def read_line_snapshot(
         elif line in ("}", "},"):
             table = None
         else:
-            # `"id":{...}` with a trailing comma on all but the last. The snapshot was
-            # written whole and replaced atomically, so a shape check is enough here.
-            split = line.index('":') + 1
-            text = line[split + 1:].removesuffix(",")
-            if not (text.startswith("{") and text.endswith("}")):
-                raise ValueError("not a document")
-            doc_id = line[1:split - 1]  # TinyDB's ids are digits: no decoding needed
-            table[doc_id if doc_id.isdigit() else _decode(line[:split])] = hold(text)
+            doc_id, text = parse_doc_line(line)
+            table[doc_id] = hold(text)
     else:
         raise ValueError("the snapshot ends early")
     if next(lines, None) is not None:

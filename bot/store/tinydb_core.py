@@ -97,7 +97,7 @@ class StoreCore(SlackQueries):
         return MENTIONS.mention(held)
 
     def _held(self, number: int | None) -> Any:
-        return None if number is None else self._mentions.held(number)
+        return self._held_mention(number)
 
     @staticmethod
     def _to_mention(held: Any) -> Mention | None:
@@ -110,7 +110,7 @@ class StoreCore(SlackQueries):
 
     def get_by_number(self, number: int) -> Mention | None:
         with self._lock:
-            held = self._mentions.held(number) if isinstance(number, int) else None
+            held = self._held_mention(number) if isinstance(number, int) else None
         return self._to_mention(held)
 
     def find_by_fingerprint(self, fingerprint: str) -> Mention | None:
@@ -155,6 +155,10 @@ class StoreCore(SlackQueries):
         """Oldest first (by created_at, then number). The set is fixed when called;
         decoding happens lazily as the caller iterates, outside the lock."""
         with self._lock:
+            if since is None:
+                self._load_mentions()
+            else:
+                self._load_mentions(lambda block: block.reaches(0, micros(since)))
             start = bisect_left(self._by_time, (micros(since),)) if since else 0
             held = [self._mentions.held(number) for _, number in self._by_time[start:]]
         return map(MENTIONS.mention, held)
@@ -279,7 +283,8 @@ class StoreCore(SlackQueries):
         self, mention_key: str | None = None, since: datetime | None = None
     ) -> list[Event]:
         with self._lock:
-            self._need_events()
+            self._need_events(None if since is None or mention_key is not None
+                              else micros(since))
             if mention_key is not None:
                 texts = [self._events.text(i) for i in self._events_of.get(mention_key, ())]
             else:

@@ -17,6 +17,7 @@ from bot.store.codec import MENTIONS, mention_urls, micros
 from bot.store.journal_storage import JournalStorage
 from bot.store.journal_table import JournalTable
 from bot.store.snapshot_file import StoreCorruptError, gc_paused
+from bot.store.toc import Block
 
 _ACTIVE = frozenset({"pending", "sending"})
 _NO_TIME = -(1 << 62)  # sorts before any real time: outbox items without created_at
@@ -87,6 +88,11 @@ def _group_discard(groups: dict[Any, list[_Entry]], name: Any, entry: _Entry) ->
             del groups[name]
 
 
+def _has_ts(doc: dict[str, Any]) -> bool:
+    ts = doc.get("slack_ts")
+    return bool(ts) and isinstance(ts, str)
+
+
 def _state_of(doc: dict[str, Any]) -> State | None:
     try:
         return State(doc.get("state") or State.NEW)
@@ -120,6 +126,9 @@ class StoreIndexes:
         self._claimed: dict[str, list[_Entry]] = {}  # owner -> CLAIMED mentions
         self._by_arrival: list[int] = []  # fetched_at (else created_at) µs, number: packed
         self._by_message: _Numbers = {}  # slack_ts -> numbers (the channel is checked)
+        # Mentions with no Slack message yet: nearly always only those in the outbox
+        # queue right now, so finding the ones never queued costs what it finds.
+        self._unsent: set[int] = set()
         self._outbox_ids: dict[str, int] = {}
         self._active: dict[str, tuple[int, int, int | None]] = {}  # id -> (created, doc, nb)
         # Built on first use (_need_events, and for a read-only store _need_lookups and
@@ -145,6 +154,9 @@ class StoreIndexes:
         built) also the lookups by fingerprint, url, state and message, and the outbox's:
         a one-day report reads none of them."""
         docs = self._docs
+        # A lazily loaded store (read-only, whose snapshot has a table of contents):
+        # every mention's key from the saved index, the documents as queries need them.
+        self._by_key.update(self._storage.saved_key_index(self._mentions.name))
         for doc_id, held in self._storage.held(self._mentions.name).items():
             self._index_mention(int(doc_id), MENTIONS.index_fields(held), ordered=False)
         self._by_time.sort()
@@ -165,6 +177,8 @@ class StoreIndexes:
         add = insort if ordered else list.append  # unordered: sorted once when all are in
         add(self._by_time, entry)
         add(self._by_arrival, self._arrival_key(doc, number))
+        if not _has_ts(doc):
+            self._unsent.add(number)
         if self._lookups_indexed:
             self._index_lookups(number, doc, entry, add)
 
@@ -187,6 +201,7 @@ class StoreIndexes:
         for url in mention_urls(doc):
             _index_discard(self._by_url, url, number)
         entry = (micros(doc["created_at"]), number)
+        self._unsent.discard(number)
         _sorted_discard(self._by_time, entry)
         _sorted_discard(self._by_arrival, self._arrival_key(doc, number))
         for groups, name in self._groups_of(doc):
@@ -220,8 +235,47 @@ class StoreIndexes:
         else:
             self._active.pop(doc["id"], None)
 
+    # --- a read-only store loads the snapshot's blocks as queries need them (toc.py) --
+    def _load_mentions(self, want: Callable[[Block], bool] | None = None) -> None:
+        """Load and index the pending mention blocks `want` picks (default: all);
+        call under the lock."""
+        if not self._storage.pending(self._mentions.name):
+            return
+        added = self._storage.load_blocks(self._mentions.name, want or (lambda _: True))
+        if not added:
+            return
+        with gc_paused():
+            try:
+                for doc_id, held in added:
+                    self._index_mention(int(doc_id), MENTIONS.index_fields(held),
+                                        ordered=False)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise self._malformed(exc) from exc
+        self._by_time.sort()
+        self._by_arrival.sort()
+        for group in (*self._open.values(), *self._claimed.values()):
+            group.sort()
+
+    def _held_mention(self, number: int | None) -> Any:
+        """The held mention `number`, loading its block if need be; under the lock."""
+        if number is None:
+            return None
+        held = self._mentions.held(number)
+        if held is None and self._storage.pending(self._mentions.name):
+            self._load_mentions(lambda block: block.holds(number))
+            held = self._mentions.held(number)
+        return held
+
+    def load_everything(self) -> None:
+        """Load every pending block (for a tool that reads the tables whole)."""
+        with self._lock:
+            self._need_lookups()
+            self._need_events()
+            self._need_outbox()
+
     def _need_lookups(self) -> None:
         """Build a read-only store's mention lookups on first use; call under the lock."""
+        self._load_mentions()
         if self._lookups_indexed:
             return
         self._by_fingerprint, self._by_url, self._by_message = {}, {}, {}
@@ -240,6 +294,7 @@ class StoreIndexes:
         """Build a read-only store's outbox indexes on first use; call under the lock."""
         if self._outbox_indexed:
             return
+        self._storage.load_blocks(self._outbox.name)
         self._outbox_ids, self._active = {}, {}
         with gc_paused():
             try:
@@ -249,12 +304,20 @@ class StoreIndexes:
                 raise self._malformed(exc) from exc
         self._outbox_indexed = True
 
-    def _need_events(self) -> None:
+    def _need_events(self, since: int | None = None) -> None:
         """Build the events indexes if this is their first use; call under the lock.
+        `since` (µs): only the events from then on are needed (the other blocks of a
+        lazily loaded store may stay on disk).
 
         Not at open: decoding and indexing every event was about a fifth of opening a
         store (events outnumber mentions), and `serve`, `fetch` and most commands start
         without reading one. A document damaged by hand is reported as at open."""
+        if self._storage.pending(self._events.name):
+            added = self._storage.load_blocks(
+                self._events.name,
+                (lambda _: True) if since is None else (lambda b: b.reaches(0, since)))
+            if self._events_indexed and added:
+                self._index_loaded_events(added)
         if self._events_indexed:
             return
         self._events_of, self._events_time = {}, []
@@ -268,6 +331,20 @@ class StoreIndexes:
         for ids in self._events_of.values():
             ids.sort()
         self._events_indexed = True
+
+    def _index_loaded_events(self, added: list[tuple[str, Any]]) -> None:
+        touched = set()
+        with gc_paused():
+            try:
+                for doc_id, text in added:
+                    doc = self._storage.codec(self._events.name).doc(text)
+                    self._index_event(int(doc_id), doc, ordered=False)
+                    touched.add(doc["mention_key"])
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise self._malformed(exc) from exc
+        self._events_time.sort()
+        for key in touched:
+            self._events_of[key].sort()
 
     def _malformed(self, exc: Exception) -> StoreCorruptError:
         # A document lacking a field every document has ("key", "name"): edited or

@@ -62,6 +62,7 @@ class SlackQueries(StoreIndexes):
 
     def arrived_since(self, since: datetime) -> list[Mention]:
         with self._lock:
+            self._load_mentions(lambda block: block.reaches(1, micros(since)))
             start = bisect_left(self._by_arrival, micros(since) << _NUMBER_BITS)
             held = [self._mentions.held(key & _NUMBER_MASK)
                     for key in self._by_arrival[start:]]
@@ -70,17 +71,15 @@ class SlackQueries(StoreIndexes):
         return found
 
     def unposted_mentions(self) -> list[Mention]:
-        # From the indexes alone: start-up must not decode every mention to find the few
-        # (usually none) that were stored but never queued.
+        # From the index of mentions without a Slack message: start-up must not visit
+        # every mention to find the few (usually none) that were stored but never queued.
         with self._lock:
-            self._need_lookups()
+            self._load_mentions()
             self._need_outbox()
-            posted = {n for numbers in self._by_message.values() for n in
-                      (numbers if isinstance(numbers, list) else (numbers,))}
             queued = self._outbox_ids
-            held = [self._mentions.held(number) for key, number in self._by_key.items()
-                    if number not in posted and f"mention:{key}" not in queued]
-        found = [m for m in map(MENTIONS.mention, held) if not m.slack_ts]
+            held = [h for h in map(self._mentions.held, self._unsent)
+                    if f"mention:{MENTIONS.index_fields(h)['key']}" not in queued]
+        found = list(map(MENTIONS.mention, held))
         found.sort(key=lambda m: (m.created_at, m.number))
         return found
 

@@ -30,7 +30,7 @@ from typing import Any
 from bot.mention import Event, Mention, State
 from bot.store import lockfile
 from bot.store.base import OutboxItem, Store, StoreReadOnlyError
-from bot.store.codec import MENTIONS
+from bot.store.codec import DESCRIBE, MENTIONS
 from bot.store.journal_storage import JournalStorage
 from bot.store.lockfile import StoreLockedError
 from bot.store.read_only_storage import ReadOnlyJournalStorage
@@ -130,7 +130,8 @@ class TinyDBStore(Store):
         path = Path(data_dir)
         key = os.path.realpath(path)
         if read_only:
-            storage = ReadOnlyJournalStorage(path, codecs={"mentions": MENTIONS})
+            storage = ReadOnlyJournalStorage(path, codecs={"mentions": MENTIONS},
+                                             describe=DESCRIBE)
             return cls(StoreCore(storage, None, read_only=True), key)
         path.mkdir(parents=True, exist_ok=True)
         with _registry_lock:
@@ -142,6 +143,7 @@ class TinyDBStore(Store):
                     storage = JournalStorage(path, sync_interval=sync_interval,
                                              compact_min_bytes=compact_min_bytes,
                                              codecs={"mentions": MENTIONS},
+                                             describe=DESCRIBE,
                                              still_ours=functools.partial(
                                                  lockfile.still_held, fd, path))
                     core = StoreCore(storage, fd, durable_updates=durable_updates)
@@ -165,7 +167,9 @@ class TinyDBStore(Store):
     def journal(self) -> JournalStorage:
         """The documents themselves, for `store copy` (bot.store.transfer) only: writes
         through it bypass the indexes, which are rebuilt on the next open."""
-        return self._live()._storage
+        core = self._live()
+        core.load_everything()  # a read-only store loads its blocks on demand
+        return core._storage
 
     def add_mention(self, mention: Mention) -> Mention:
         return self._live().add_mention(mention)

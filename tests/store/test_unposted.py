@@ -59,3 +59,20 @@ def test_queue_unposted_decodes_only_what_it_queues(tmp_path: Path, monkeypatch)
     assert len(decoded) <= 10, f"decoded {len(decoded)} mentions to find 2"
     assert {i.mention_key for i in store.pending_outbox() if i.kind == "mention"} >= set(lost)
     store.close()
+
+
+def test_the_index_of_mentions_without_a_message_holds_only_those(tmp_path: Path):
+    """unposted_mentions visits this index, not every mention: at start-up it holds only
+    what is still waiting for Slack, whatever the store's size."""
+    store = TinyDBStore.open(tmp_path / "data")
+    lost = _fill(store, 500)
+    waiting = {m.number for m in map(store.get_mention, lost)} | {501}  # + the queued one
+    assert store._core._unsent == waiting
+    store.update_mention(lost[0], lambda x: setattr(x, "slack_ts", "9.9") or x)
+    assert store._core._unsent == waiting - {store.get_mention(lost[0]).number}
+    store.delete_mentions([lost[1]])
+    assert store._core._unsent == {501}
+    store.close()
+    store = TinyDBStore.open(tmp_path / "data")
+    assert store._core._unsent == {501} and store.unposted_mentions() == []
+    store.close()

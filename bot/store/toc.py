@@ -1,0 +1,181 @@
+"""The snapshot's table of contents: where each block of documents lies in earshot.json
+and how recent its documents are, so that a reader can load only the blocks it needs.
+
+A one-day report needs the last two weeks of mentions and events; reading the whole
+snapshot for it cost the store's size (20 s and 1 GB at 300,000 mentions). The writer
+sorts the big tables by document id (ids grow with time, so a block is a stretch of
+time), writes them in blocks of BLOCK documents, and adds a last table, `$toc`, with one
+document:
+
+    {"v": 1,
+     "tables": {name: [[start, end, count, first_id, last_id, latest_0, ...], ...]},
+     "keys": {name: [key, ...]}, "ids": {name: [id, ...]}}
+
+`start`/`end` are the byte offsets of the block's lines, `latest_i` the largest value of
+the i-th time the table's `Describe` gives (µs), and `keys`/`ids` the saved key index of
+the tables whose documents have one (a mention's key), so a lookup by key finds its
+block without loading the table. The file stays a valid TinyDB database: stock TinyDB
+sees one more table. A snapshot without a table of contents (older, or written by stock
+TinyDB) is simply read whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+from bot.store.doc_text import _decode
+
+TOC = "$toc"
+BLOCK = 2000  # documents per block: a block loads in a few milliseconds
+_VERSION = 1
+_END = b"\n}\n}\n"  # how a snapshot with a table of contents ends: its line, `}`, `}`
+_HEADER = b'"' + TOC.encode() + b'":{'
+
+# A document's key (or None) and its times in µs, e.g. a mention's (created, arrived).
+Describe = Callable[[Any], "tuple[str | None, tuple[int, ...]]"]
+
+
+@dataclass(frozen=True)
+class Block:
+    start: int
+    end: int
+    count: int
+    first: int  # the smallest and largest document id in the block
+    last: int
+    latest: tuple[int, ...]  # the largest of each of the table's times
+
+    def holds(self, doc_id: int) -> bool:
+        return self.first <= doc_id <= self.last
+
+    def reaches(self, which: int, since: int) -> bool:
+        """Whether some document's `which`-th time is at or after `since` (µs)."""
+        return which >= len(self.latest) or self.latest[which] >= since
+
+
+def parse_doc_line(line: str) -> tuple[str, str]:
+    """(doc id, JSON text) of one `"id":{...}` line (a trailing comma allowed). The
+    snapshot was written whole and replaced atomically, so a shape check is enough."""
+    split = line.index('":') + 1
+    text = line[split + 1:].removesuffix(",")
+    if not (text.startswith("{") and text.endswith("}")):
+        raise ValueError("not a document")
+    doc_id = line[1:split - 1]  # TinyDB's ids are digits: no decoding needed
+    return (doc_id if doc_id.isdigit() else _decode(line[:split])), text
+
+
+class TocWriter:
+    """Collects the table of contents while write_snapshot writes the tables."""
+
+    def __init__(self, describe: Mapping[str, Describe]) -> None:
+        self._describe = dict(describe)
+        self._tables: dict[str, list[list[int]]] = {}
+        self._keys: dict[str, list[str]] = {}
+        self._ids: dict[str, list[int]] = {}
+        self._failed = False
+
+    def ordered(self, name: str, docs: Mapping[str, Any]) -> list[tuple[str, Any]]:
+        """The table's documents in the order to write them: by id where described."""
+        self._tables[name] = []
+        items = list(docs.items())
+        if name in self._describe and not self._failed:
+            try:
+                items.sort(key=lambda item: int(item[0]))
+            except ValueError:  # an id that is not a number (edited by hand): no toc
+                self._failed = True
+        return items
+
+    def block(self, name: str, chunk: list[tuple[str, Any]], start: int, end: int) -> None:
+        if self._failed:
+            return
+        try:
+            ids = [int(doc_id) for doc_id, _ in chunk]
+            latest: tuple[int, ...] = ()
+            describe = self._describe.get(name)
+            if describe is not None:
+                keys, times = [], []
+                for _, held in chunk:
+                    key, when = describe(held)
+                    keys.append(key)
+                    times.append(when)
+                latest = tuple(map(max, zip(*times, strict=True)))
+                if any(key is not None for key in keys):
+                    self._keys.setdefault(name, []).extend(keys)
+                    self._ids.setdefault(name, []).extend(ids)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            self._failed = True  # a malformed document: readers then read the file whole
+            return
+        self._tables[name].append([start, end, len(chunk), min(ids), max(ids), *latest])
+
+    def document(self) -> str | None:
+        if self._failed or not self._describe:
+            return None
+        return json.dumps({"v": _VERSION, "tables": self._tables, "keys": self._keys,
+                           "ids": self._ids}, separators=(",", ":"))
+
+
+@dataclass
+class Toc:
+    tables: dict[str, list[Block]]
+    keys: dict[str, list[str]]
+    ids: dict[str, list[int]]
+
+
+def read_toc(f: IO[bytes]) -> Toc | None:
+    """The table of contents of the snapshot open in `f`, or None when it has none (or
+    one this version does not understand): the caller then reads the file whole."""
+    size = f.seek(0, os.SEEK_END)
+    want = 1 << 16
+    while True:
+        start = max(0, size - want)
+        f.seek(start)
+        tail = f.read(size - start)
+        if not tail.endswith(_END):
+            return None
+        line_end = len(tail) - len(_END)
+        line_start = tail.rfind(b"\n", 0, line_end) + 1
+        header_start = tail.rfind(b"\n", 0, max(0, line_start - 1)) + 1
+        if header_start > 0 or start == 0:
+            break
+        want *= 4  # the saved key index makes the line long: read further back
+    if tail[header_start:line_start - 1] != _HEADER:
+        return None
+    line = tail[line_start:line_end]
+    if not line.startswith(b'"1":{'):
+        return None
+    try:
+        doc = json.loads(line[4:])
+        if doc.get("v") != _VERSION:
+            return None
+        tables = {name: [_block(entry, size) for entry in entries]
+                  for name, entries in doc["tables"].items()}
+        keys, ids = doc["keys"], doc["ids"]
+        if any(len(keys[name]) != len(ids.get(name, ())) for name in keys):
+            return None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return Toc(tables, keys, ids)
+
+
+def _block(entry: list[int], size: int) -> Block:
+    start, end, count, first, last, *latest = entry
+    if not (0 < start <= end <= size and count > 0 and first <= last):
+        raise ValueError("a block outside the file")
+    return Block(start, end, count, first, last, tuple(latest))
+
+
+def read_block(f: IO[bytes], block: Block, hold: Callable[[str], Any]) -> dict[str, Any]:
+    """The held documents of one block. Raises ValueError if the bytes there are not
+    the block the table of contents describes."""
+    f.seek(block.start)
+    data = f.read(block.end - block.start).decode("ascii")
+    docs = {}
+    for line in data.split("\n"):
+        doc_id, text = parse_doc_line(line)
+        docs[doc_id] = hold(text)
+    if len(docs) != block.count:
+        raise ValueError("a block with a different number of documents")
+    return docs

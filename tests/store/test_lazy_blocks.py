@@ -1,0 +1,184 @@
+"""Issue 10, item 15: a read-only store (summary --dry-run, audit, store copy) loads the
+snapshot's blocks as its queries need them (bot/store/toc.py), so a one-day report costs
+what it reads; and whatever it loads, it answers exactly as the writer's store does,
+journal changes since the snapshot (claims, deletions, new mentions) included."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from tinydb import TinyDB
+
+from bot.mention import Event, State
+from bot.store.base import OutboxItem
+from bot.store.snapshot_file import SNAPSHOT, StoreCorruptError
+from bot.store.tinydb_store import TinyDBStore
+from bot.summary.jobs import report_for_window
+from bot.summary.render import to_json
+from tests.store.helpers import T0, mention
+from tests.summary.helpers import settings as summary_settings
+
+COUNT = 9_000  # five blocks of mentions, a minute apart: 6.25 days
+
+
+def _build(data: Path, count: int = COUNT) -> list[str]:
+    store = TinyDBStore.open(data, sync_interval=None, durable_updates=False)
+    keys = []
+    for i in range(count):
+        m = store.add_mention(mention(str(i), minutes=i))
+        store.add_event(Event(m.key, "posted", T0 + timedelta(minutes=i, seconds=2)))
+        store.enqueue(OutboxItem(id=f"mention:{m.key}", kind="mention", channel="C1",
+                                 mention_key=m.key, status="sent",
+                                 created_at=T0 + timedelta(minutes=i)))
+        keys.append(m.key)
+    store.close()  # a new store's journal is folded into a snapshot on close
+    return keys
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, list[str]]:
+    data = tmp_path_factory.mktemp("lazy") / "data"
+    return data, _build(data)
+
+
+def _pending(store: TinyDBStore) -> dict[str, int]:
+    storage = store._core._storage
+    return {table: len(storage.pending(table)) for table in ("mentions", "events", "outbox")}
+
+
+def _keys(mentions) -> list[str]:
+    return [m.key for m in mentions]
+
+
+def test_a_read_only_store_loads_only_the_blocks_a_window_needs(built):
+    data, keys = built
+    store = TinyDBStore.open(data, read_only=True)
+    try:
+        assert _pending(store) == {"mentions": 5, "events": 5, "outbox": 5}
+        assert store.count_mentions() == COUNT  # from the saved key index
+        last_day = T0 + timedelta(minutes=COUNT - 24 * 60)
+        assert _keys(store.arrived_since(last_day)) == keys[-24 * 60:]
+        assert len(store.events(since=last_day)) == 24 * 60
+        # The day starts in the fourth block of 2,000: two of five loaded.
+        assert _pending(store) == {"mentions": 3, "events": 3, "outbox": 5}
+        # An old mention by key or number loads its own block only.
+        assert store.get_mention(keys[5]).key == keys[5]
+        assert store.get_by_number(4_100).key == keys[4_099]
+        assert _pending(store)["mentions"] == 1
+    finally:
+        store.close()
+
+
+def test_a_one_day_report_reads_two_weeks_not_the_whole_store(tmp_path):
+    # A store of 40 days, a block every 1.4 days: the report reads its 15 days.
+    data = tmp_path / "data"
+    store = TinyDBStore.open(data, sync_interval=None, durable_updates=False)
+    for i in range(40 * 24):
+        m = store.add_mention(mention(str(i), minutes=60 * i))
+        store.add_event(Event(m.key, "posted", m.created_at + timedelta(seconds=2)))
+    store.close()
+    settings = summary_settings(tmp_path)
+    end = T0 + timedelta(days=40)
+    from bot.store.toc import BLOCK
+    assert 40 * 24 > BLOCK // 3  # enough blocks for the window to leave some out
+
+    reader = TinyDBStore.open(data, read_only=True)
+    writer = None
+    try:
+        before = _pending(reader)
+        lazy = report_for_window(settings, reader, end - timedelta(days=1), end, "day")
+        after = _pending(reader)
+        writer = TinyDBStore.open(data)
+        whole = report_for_window(settings, writer, end - timedelta(days=1), end, "day")
+    finally:
+        reader.close()
+        if writer is not None:
+            writer.close()
+    assert after["mentions"] < before["mentions"] and after["events"] < before["events"]
+    assert to_json(lazy) == to_json(whole)
+
+
+def test_journal_changes_since_the_snapshot_win_over_its_blocks(tmp_path):
+    data = tmp_path / "data"
+    keys = _build(data, 5_000)
+    store = TinyDBStore.open(data)
+    store.update_mention(keys[10], lambda m: replace(m, state=State.CLAIMED, owner="U7",
+                                                     claimed_at=T0))
+    assert store.delete_mentions([keys[20], keys[4_500]]) == 2
+    new = store.add_mention(mention("new", minutes=10_000))
+    store.add_event(Event(keys[10], "claimed", T0 + timedelta(days=9), user="U7"))
+    store.close()  # a short journal: left for the next run, not folded in
+    assert (data / "earshot.journal").stat().st_size < (data / SNAPSHOT).stat().st_size
+
+    reader = TinyDBStore.open(data, read_only=True)
+    writer = None
+    try:
+        assert _pending(reader)["mentions"] == 3
+        assert reader.count_mentions() == 5_000 - 2 + 1
+        assert reader.get_mention(keys[10]).owner == "U7"
+        assert reader.get_mention(keys[20]) is None
+        assert reader.get_by_number(new.number).key == new.key
+        assert [e.kind for e in reader.events(keys[10])] == ["posted", "claimed"]
+        assert reader.events(keys[20]) == []
+        writer_view = TinyDBStore.open(data)
+        writer = writer_view
+        for since in (None, T0, T0 + timedelta(minutes=4_400)):
+            assert _keys(reader.iter_mentions(since)) == _keys(writer.iter_mentions(since))
+        assert _keys(reader.claimed_by("U7")) == [keys[10]]
+        assert _keys(reader.open_mentions()) == _keys(writer.open_mentions())
+        assert reader.unposted_mentions() == writer.unposted_mentions()
+        assert len(reader.events()) == len(writer.events())
+    finally:
+        reader.close()
+        if writer is not None:
+            writer.close()
+
+
+def test_a_reader_keeps_its_moment_while_the_writer_compacts(tmp_path):
+    data = tmp_path / "data"
+    keys = _build(data, 5_000)
+    reader = TinyDBStore.open(data, read_only=True)
+    writer = TinyDBStore.open(data)
+    try:
+        writer.update_mention(keys[1], lambda m: replace(m, owner="U9",
+                                                         state=State.CLAIMED))
+        writer._core._storage._compact_now()  # replaces earshot.json under the reader
+        assert reader.get_mention(keys[1]).owner is None  # the moment it opened
+        assert _keys(reader.iter_mentions()) == keys
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_the_snapshot_stays_a_tinydb_file_and_one_without_contents_is_read_whole(tmp_path):
+    data = tmp_path / "data"
+    keys = _build(data, 2_500)
+    with TinyDB(data / SNAPSHOT) as db:  # stock TinyDB sees one more table
+        assert len(db.table("mentions")) == 2_500 and "$toc" in db.tables()
+    # Stock TinyDB rewrites it without the table of contents: read whole, same answers.
+    plain = json.loads((data / SNAPSHOT).read_text())
+    del plain["$toc"]
+    (data / SNAPSHOT).write_text(json.dumps(plain))
+    store = TinyDBStore.open(data, read_only=True)
+    try:
+        assert _pending(store) == {"mentions": 0, "events": 0, "outbox": 0}
+        assert _keys(store.iter_mentions()) == keys
+    finally:
+        store.close()
+
+
+def test_a_block_that_is_not_where_the_contents_say_is_one_clear_error(tmp_path):
+    data = tmp_path / "data"
+    keys = _build(data, 2_500)
+    text = (data / SNAPSHOT).read_bytes()  # the first mention's line, made no document
+    (data / SNAPSHOT).write_bytes(text.replace(b'\n"1":{"', b'\n"1":["', 1))
+    store = TinyDBStore.open(data, read_only=True)
+    try:
+        with pytest.raises(StoreCorruptError, match="table of contents"):
+            store.get_mention(keys[0])
+    finally:
+        store.close()
