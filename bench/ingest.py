@@ -293,16 +293,24 @@ SERVE_OPEN = """
 import sys, time
 from bot.store import open_store
 import bot.store.tinydb_store  # imports are not the store's cost
-t = time.perf_counter()
+
+
+def rss():
+    status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    return int(status["VmRSS"].split()[0]) / 1024
+
+
+c, t = time.process_time(), time.perf_counter()
 store = open_store(sys.argv[1])
-opened = time.perf_counter() - t
-t = time.perf_counter()
-unposted = len(store.unposted_mentions())
-scan = time.perf_counter() - t
-status = dict(line.split(":", 1) for line in open("/proc/self/status"))
-mb = {k: int(status[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM")}
-print(f"open {opened:.2f} s, unposted mentions found in {scan * 1e3:.0f} ms ({unposted}); "
-      f"RSS {mb['VmRSS']:.0f} MB (peak {mb['VmHWM']:.0f} MB)")
+unposted = len(store.unposted_mentions())  # what serve reads before it is ready
+queued = len(store.pending_outbox())
+ready, ready_cpu, ready_mb = time.perf_counter() - t, time.process_time() - c, rss()
+c, t = time.process_time(), time.perf_counter()
+store.open_mentions(limit=1)  # needs every mention: the first de-duplication or click
+full, full_cpu = time.perf_counter() - t, time.process_time() - c
+print(f"ready in {ready:.2f} s ({ready_cpu:.2f} s CPU; {unposted} never queued, {queued} "
+      f"to send), RSS {ready_mb:.0f} MB; every mention loaded after in {full:.2f} s "
+      f"({full_cpu:.2f} s CPU), RSS {rss():.0f} MB")
 store.close()
 """
 

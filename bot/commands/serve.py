@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import sys
+import threading
 from typing import Any
 
 from bot.commands.common import UsageError
@@ -153,9 +154,11 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
         # The rules judge at once; what was learned loads in the retrainer's thread.
         judge, learning = start_learning(settings, store)
         services.learning = learning
-        # Escalations a crash cut short: finish them (idempotent, so every replica may).
-        queue_missing_summaries(services)
-        queue_missing_notices(services)  # and moves, likewise
+        # Escalations and moves a crash cut short: finish them (idempotent, so every
+        # replica may). In the background: they read every open mention, which a lazily
+        # opened store loads from disk first, and requests need not wait for that.
+        _in_background("earshot-recover", queue_missing_summaries, services)
+        _in_background("earshot-recover-moves", queue_missing_notices, services)
         # The scheduler, the streams and the outbox worker run in this process only while
         # it is the one that does (always with TinyDB; the leader among replicas on
         # PostgreSQL).
@@ -186,6 +189,16 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
             learning.stop()
         store.close()
         log.info("stopped")
+
+
+def _in_background(name: str, job: Any, *args: Any) -> None:
+    def run() -> None:
+        try:
+            job(*args)
+        except Exception:  # noqa: BLE001 - logged; the scheduler runs it again
+            log.exception("%s failed at start-up; it runs again within a minute", name)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
 
 
 def _build_scheduler(settings: Settings, store: Any, outbox: Any, services: Any,

@@ -237,20 +237,24 @@ MENTIONS = MentionCodec()
 # --- the snapshot's table of contents (toc.py): each big table's key and times ---------
 
 
-def describe_mention(held: Any) -> tuple[str, tuple[int, int]]:
-    """A held mention's key and (created_at, arrival) in µs, as the indexes order them."""
+def describe_mention(held: Any) -> tuple[str, tuple[int, int], bool]:
+    """A held mention's key, (created_at, arrival) in µs as the indexes order them, and
+    whether it has no Slack message yet."""
     fields = MENTIONS.index_fields(held)
     created = micros(fields["created_at"])
     arrived = micros(fields["fetched_at"]) if fields.get("fetched_at") else created
-    return fields["key"], (created, arrived)
+    ts = fields.get("slack_ts")
+    return fields["key"], (created, arrived), not (ts and isinstance(ts, str))
 
 
-def describe_event(held: Any) -> tuple[None, tuple[int]]:
-    return None, (micros(decode(held)["at"]),)
+def describe_event(held: Any) -> tuple[None, tuple[int], bool]:
+    return None, (micros(decode(held)["at"]),), False
 
 
-def describe_outbox(held: Any) -> tuple[None, tuple[()]]:
-    return None, ()
+def describe_outbox(held: Any) -> tuple[str, tuple[()], bool]:
+    """An outbox row's id, and whether it is still to send (pending or sending)."""
+    doc = decode(held)
+    return doc["id"], (), doc.get("status") in ("pending", "sending")
 
 
 DESCRIBE = {"mentions": describe_mention, "events": describe_event,

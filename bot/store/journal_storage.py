@@ -29,12 +29,14 @@ another process may be writing and compacting them).
 from __future__ import annotations
 
 import errno
+import io
 import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bot.store.doc_text import TEXT, DocCodec, _encode, decode, encode
 from bot.store.journal import Journal, Replay, encode_record, replay_journal
@@ -47,7 +49,7 @@ from bot.store.snapshot_file import (
     read_snapshot,
     write_snapshot,
 )
-from bot.store.toc import Block, Describe, read_block
+from bot.store.toc import Block, Describe, read_block, read_toc
 
 # Also importable from here, where they lived before the split by job.
 __all__ = ["CONTINUES_LINE", "JOURNAL", "SNAPSHOT", "TEXT", "DocCodec", "JournalStorage",
@@ -122,6 +124,7 @@ class JournalStorage:
         self._pending: dict[str, list[Block]] = {}
         self._overridden: dict[str, set[str]] = {}
         self._saved_keys: dict[str, tuple[list[str], list[int]]] = {}
+        self._saved_flagged: dict[str, list[int]] = {}
         self._snapshot_file: Any = None
         self.dir = Path(data_dir)
         self.snapshot_path = self.dir / SNAPSHOT
@@ -143,7 +146,14 @@ class JournalStorage:
         tables: dict[str, dict[str, Any]] = {}
         self._snapshot_size = 0
         if self.snapshot_path.exists():
-            tables = read_snapshot(self.snapshot_path, self.codec)
+            f = open(self.snapshot_path, "rb")  # noqa: SIM115 - kept open for its blocks
+            try:
+                tables = self._read_snapshot(f)
+            finally:
+                if self._pending:
+                    self._snapshot_file = f
+                else:
+                    f.close()
             self._snapshot_size = self.snapshot_path.stat().st_size
         apply = self._applier(tables)
         continues: list[Path] = []
@@ -219,8 +229,67 @@ class JournalStorage:
                     self._compact_now()
             finally:
                 self._journal.close()
+                if self._snapshot_file is not None:
+                    self._snapshot_file.close()
+                    self._snapshot_file = None
 
-    # --- loading blocks on demand (a read-only store; see read_only_storage.py) ---------
+    # --- loading blocks on demand (toc.py) ---------------------------------------------
+    def _read_snapshot(self, f: IO[bytes]) -> dict[str, dict[str, Any]]:
+        """The snapshot's small tables; the blocks of the described ones (mentions,
+        events, outbox) are left pending, to load when a query needs them. A snapshot
+        without a table of contents is read whole."""
+        self._pending, self._overridden = {}, {}
+        self._saved_keys, self._saved_flagged = {}, {}
+        toc = read_toc(f) if self._describe else None
+        if toc is None:
+            f.seek(0)
+            text = io.TextIOWrapper(f, encoding="utf-8")
+            try:
+                return read_snapshot(self.snapshot_path, self.codec, text)
+            finally:
+                text.detach()
+        tables: dict[str, dict[str, Any]] = {}
+        for name, blocks in toc.tables.items():
+            tables[name] = {}
+            if name in self._describe:
+                if blocks:
+                    self._pending[name] = blocks
+                continue
+            for block in blocks:
+                tables[name].update(self._read_block(f.fileno(), block, name))
+        self._saved_keys = {name: (keys, toc.ids[name]) for name, keys in toc.keys.items()}
+        self._saved_flagged = toc.flagged
+        return tables
+
+    def _read_block(self, fd: int, block: Block, table: str | None = None
+                    ) -> dict[str, Any]:
+        """A block's documents, held as `table` holds them (as text without one)."""
+        try:
+            return read_block(fd, block, self.codec(table).hold if table else str)
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+            raise StoreCorruptError(
+                f"the store snapshot {self.snapshot_path} does not hold the block its "
+                f"table of contents names ({exc}); restore it from a backup") from exc
+
+    def saved_flagged(self, table: str) -> list[int]:
+        """The ids the snapshot flagged in `table` (toc.py) that are still on disk and
+        not changed by the journal."""
+        overridden = self._overridden.get(table, set())
+        loaded = self._tables.get(table, {})
+        return [doc_id for doc_id in self._saved_flagged.get(table, ())
+                if str(doc_id) not in overridden and str(doc_id) not in loaded]
+
+    def held_or_load(self, table: str, doc_id: str) -> Any:
+        """One held document, loading its block if it is still on disk. Only for a
+        table whose indexes do not depend on which blocks are loaded (the outbox's
+        come from the saved key index and flags)."""
+        held = self._tables.get(table, {}).get(doc_id)
+        if held is not None or not self._pending.get(table) or not doc_id.isdigit():
+            return held
+        number = int(doc_id)
+        self.load_blocks(table, lambda block: block.holds(number))
+        return self._tables.get(table, {}).get(doc_id)
+
     def pending(self, table: str) -> list[Block]:
         """The blocks of `table` not loaded yet (none unless the store is lazy)."""
         return self._pending.get(table) or []
@@ -236,26 +305,21 @@ class JournalStorage:
             chosen = [block for block in blocks if want(block)]
             if not chosen:
                 return []
-            hold = self.codec(table).hold
             overridden = self._overridden.get(table, set())
             target = self._tables.setdefault(table, {})
             added: list[tuple[str, Any]] = []
             with gc_paused():
                 for block in chosen:
-                    try:
-                        docs = read_block(self._snapshot_file, block, hold)
-                    except (ValueError, KeyError, TypeError, AttributeError,
-                            UnicodeDecodeError) as exc:
-                        raise StoreCorruptError(
-                            f"the store snapshot {self.snapshot_path} does not hold the "
-                            f"block its table of contents names ({exc}); restore it "
-                            "from a backup") from exc
+                    docs = self._read_block(self._snapshot_file.fileno(), block, table)
                     for doc_id, held in docs.items():
                         if doc_id not in overridden:
                             target[doc_id] = held
                             added.append((doc_id, held))
             chosen_ids = set(map(id, chosen))
             self._pending[table] = [b for b in blocks if id(b) not in chosen_ids]
+            if not any(self._pending.values()) and self._snapshot_file is not None:
+                self._snapshot_file.close()  # everything is in memory now
+                self._snapshot_file = None
             return added
 
     def saved_key_index(self, table: str) -> dict[str, int]:
@@ -300,6 +364,8 @@ class JournalStorage:
                 self.write_failed(exc)
                 raise  # nothing was applied: the caller's change simply did not happen
             self.write_ok()
+            if self._pending.get(table):  # a block loaded later must not bring it back
+                self._overridden.setdefault(table, set()).update(texts)
             docs = self._tables.setdefault(table, {})
             for doc_id, value in held.items():
                 if value is None:
@@ -402,7 +468,7 @@ class JournalStorage:
             self._journal.append(CONTINUES_LINE)
         except OSError as exc:  # the change that got us here is written: do not fail it
             self.write_failed(exc)
-        frozen = {name: dict(table) for name, table in self._tables.items()}
+        frozen = self._frozen()
         thread = threading.Thread(
             target=self._compact_in_background, args=(frozen,), name="earshot-compact",
             daemon=True,
@@ -410,9 +476,36 @@ class JournalStorage:
         self._compact_thread = thread
         thread.start()
 
-    def _compact_in_background(self, frozen: dict[str, dict[str, Any]]) -> None:
+    def _frozen(self) -> _Frozen:
+        """What the next snapshot holds, as of now (under the lock): the documents in
+        memory, and the blocks still on disk with the ids the journal changed since."""
+        pending = {table: (list(blocks), set(self._overridden.get(table, ())))
+                   for table, blocks in self._pending.items() if blocks}
+        # Its own descriptor: the store's is closed once every block is loaded.
+        source = os.dup(self._snapshot_file.fileno()) if pending else None
+        return _Frozen({name: dict(table) for name, table in self._tables.items()},
+                       pending, source)
+
+    def _write_frozen(self, frozen: _Frozen) -> int:
+        """Write a frozen state as the snapshot: the blocks still on disk are copied
+        from the old snapshot (which the open descriptor keeps readable after the new
+        one replaces it), one table at a time, without loading them for good."""
         try:
-            size = write_snapshot(self.dir, frozen, self.codec, self._describe)
+            tables = frozen.tables
+            for table, (blocks, overridden) in frozen.pending.items():
+                docs = tables[table] = dict(tables.get(table, {}))
+                for block in blocks:
+                    for doc_id, text in self._read_block(frozen.source, block).items():
+                        if doc_id not in overridden and doc_id not in docs:
+                            docs[doc_id] = text
+            return write_snapshot(self.dir, tables, self.codec, self._describe)
+        finally:
+            if frozen.source is not None:
+                os.close(frozen.source)
+
+    def _compact_in_background(self, frozen: _Frozen) -> None:
+        try:
+            size = self._write_frozen(frozen)
             self.sealed_path.unlink()
             fsync_dir(self.dir)
         except OSError as exc:
@@ -440,8 +533,7 @@ class JournalStorage:
             if not self._may_compact():
                 return
             try:
-                self._snapshot_size = write_snapshot(self.dir, self._tables, self.codec,
-                                                     self._describe)
+                self._snapshot_size = self._write_frozen(self._frozen())
                 self.sealed_path.unlink(missing_ok=True)
                 fsync_dir(self.dir)
                 self._journal.truncate()
@@ -450,6 +542,13 @@ class JournalStorage:
                 self.write_failed(exc)  # the journal is kept; compaction is retried
             self._next_compact_at = max(self._compact_min, self._snapshot_size,
                                         self._journal.size * 2)
+
+
+@dataclass
+class _Frozen:
+    tables: dict[str, dict[str, Any]]
+    pending: dict[str, tuple[list[Block], set[str]]]
+    source: int | None  # a descriptor of the snapshot the pending blocks are in
 
 
 def report_replay(path: Path, replay: Replay, torn_level: int = logging.WARNING) -> None:

@@ -13,9 +13,13 @@ class JournalTable:
     change), not O(size of the table). Not thread-safe by itself: the store serialises
     access."""
 
-    def __init__(self, storage: JournalStorage, name: str) -> None:
+    def __init__(self, storage: JournalStorage, name: str, *, on_demand: bool = False) -> None:
+        """on_demand: a document whose block of the snapshot is still on disk is loaded
+        when asked for (only for a table whose indexes do not depend on what is loaded;
+        see JournalStorage.held_or_load)."""
         self._storage = storage
         self.name = name
+        self._on_demand = on_demand
         self._next_id: int | None = None
 
     def next_id(self) -> int:
@@ -28,6 +32,8 @@ class JournalTable:
 
     def held(self, doc_id: int) -> Any:
         """The held form of a document (see DocCodec), or None."""
+        if self._on_demand:
+            return self._storage.held_or_load(self.name, str(doc_id))
         return self._storage.held(self.name).get(str(doc_id))
 
     def text(self, doc_id: int) -> str | None:

@@ -3,7 +3,6 @@ writes and compacts it: ReadOnlyJournalStorage."""
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import time
@@ -16,8 +15,8 @@ from bot.store.base import StoreReadOnlyError
 from bot.store.doc_text import DocCodec
 from bot.store.journal import Replay, replay_journal
 from bot.store.journal_storage import JournalStorage, report_replay
-from bot.store.snapshot_file import StoreCorruptError, gc_paused, read_snapshot
-from bot.store.toc import Describe, read_block, read_toc
+from bot.store.snapshot_file import gc_paused
+from bot.store.toc import Describe
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,8 @@ class ReadOnlyJournalStorage(JournalStorage):
                         continue
                     files[path] = stack.enter_context(f)
                 snapshot = files[self.snapshot_path]
-                self._pending, self._overridden, self._saved_keys = {}, {}, {}
+                self._pending, self._overridden = {}, {}
+                self._saved_keys, self._saved_flagged = {}, {}
                 tables = self._read_snapshot(snapshot) if snapshot is not None else {}
                 apply = self._applier(tables)
                 replays: dict[Path, Replay] = {}
@@ -90,36 +90,6 @@ class ReadOnlyJournalStorage(JournalStorage):
                       self.dir)
         raise RuntimeError(f"the store in {self.dir} kept changing while it was read "
                            f"({attempts} attempts); try again")
-
-    def _read_snapshot(self, f: IO[bytes]) -> dict[str, dict[str, Any]]:
-        """The snapshot's small tables; the blocks of the described ones (mentions,
-        events, outbox) are left pending, to load when a query needs them. A snapshot
-        without a table of contents is read whole."""
-        toc = read_toc(f) if self._describe else None
-        if toc is None:
-            f.seek(0)
-            text = io.TextIOWrapper(f, encoding="utf-8")
-            try:
-                return read_snapshot(self.snapshot_path, self.codec, text)
-            finally:
-                text.detach()
-        tables: dict[str, dict[str, Any]] = {}
-        for name, blocks in toc.tables.items():
-            tables[name] = {}
-            if name in self._describe:
-                self._pending[name] = blocks
-                continue
-            for block in blocks:
-                try:
-                    tables[name].update(read_block(f, block, self.codec(name).hold))
-                except (ValueError, KeyError, TypeError, AttributeError,
-                        UnicodeDecodeError) as exc:
-                    raise StoreCorruptError(
-                        f"the store snapshot {self.snapshot_path} does not hold the block "
-                        f"its table of contents names ({exc}); restore it from a backup"
-                    ) from exc
-        self._saved_keys = {name: (keys, toc.ids[name]) for name, keys in toc.keys.items()}
-        return tables
 
     def close(self) -> None:
         with self._lock:

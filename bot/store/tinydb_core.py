@@ -57,7 +57,7 @@ class StoreCore(SlackQueries):
         self._closed = False
         self._lock_fd = lock_fd
         self._mentions = JournalTable(storage, "mentions")
-        self._outbox = JournalTable(storage, "outbox")
+        self._outbox = JournalTable(storage, "outbox", on_demand=True)
         self._events = JournalTable(storage, "events")
         self._cursors = JournalTable(storage, "cursors")
         self._meta = JournalTable(storage, "meta")

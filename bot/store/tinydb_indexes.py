@@ -157,6 +157,7 @@ class StoreIndexes:
         # A lazily loaded store (read-only, whose snapshot has a table of contents):
         # every mention's key from the saved index, the documents as queries need them.
         self._by_key.update(self._storage.saved_key_index(self._mentions.name))
+        self._unsent.update(self._storage.saved_flagged(self._mentions.name))
         for doc_id, held in self._storage.held(self._mentions.name).items():
             self._index_mention(int(doc_id), MENTIONS.index_fields(held), ordered=False)
         self._by_time.sort()
@@ -164,8 +165,7 @@ class StoreIndexes:
         for group in (*self._open.values(), *self._claimed.values()):
             group.sort()
         if self._outbox_indexed:
-            for doc_id, doc in docs(self._outbox):
-                self._index_outbox(doc_id, doc)
+            self._index_outbox_table()
         for doc_id, doc in docs(self._cursors):
             self._cursor_ids[doc["name"]] = doc_id
         for doc_id, doc in docs(self._meta):
@@ -272,6 +272,7 @@ class StoreIndexes:
             self._need_lookups()
             self._need_events()
             self._need_outbox()
+            self._storage.load_blocks(self._outbox.name)
 
     def _need_lookups(self) -> None:
         """Build a read-only store's mention lookups on first use; call under the lock."""
@@ -294,15 +295,25 @@ class StoreIndexes:
         """Build a read-only store's outbox indexes on first use; call under the lock."""
         if self._outbox_indexed:
             return
-        self._storage.load_blocks(self._outbox.name)
         self._outbox_ids, self._active = {}, {}
         with gc_paused():
             try:
-                for doc_id, doc in self._docs(self._outbox):
-                    self._index_outbox(doc_id, doc)
+                self._index_outbox_table()
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise self._malformed(exc) from exc
         self._outbox_indexed = True
+
+    def _index_outbox_table(self) -> None:
+        """The outbox's indexes. From a snapshot with a table of contents, every row's
+        id comes from its saved key index and only the rows still to send are read
+        (their blocks loaded); the rows the journal holds are read either way."""
+        self._outbox_ids.update(self._storage.saved_key_index(self._outbox.name))
+        for doc_id in self._storage.saved_flagged(self._outbox.name):
+            doc = self._outbox.doc(doc_id)
+            if doc is not None:
+                self._index_outbox(doc_id, doc)
+        for doc_id, doc in self._docs(self._outbox):
+            self._index_outbox(doc_id, doc)
 
     def _need_events(self, since: int | None = None) -> None:
         """Build the events indexes if this is their first use; call under the lock.

@@ -74,11 +74,12 @@ class SlackQueries(StoreIndexes):
         # From the index of mentions without a Slack message: start-up must not visit
         # every mention to find the few (usually none) that were stored but never queued.
         with self._lock:
-            self._load_mentions()
             self._need_outbox()
             queued = self._outbox_ids
-            held = [h for h in map(self._mentions.held, self._unsent)
-                    if f"mention:{MENTIONS.index_fields(h)['key']}" not in queued]
+            # A copy: loading a mention's block (a lazy open) indexes it into _unsent.
+            held = [h for h in map(self._held_mention, list(self._unsent))
+                    if h is not None
+                    and f"mention:{MENTIONS.index_fields(h)['key']}" not in queued]
         found = list(map(MENTIONS.mention, held))
         found.sort(key=lambda m: (m.created_at, m.number))
         return found

@@ -9,14 +9,15 @@ document:
 
     {"v": 1,
      "tables": {name: [[start, end, count, first_id, last_id, latest_0, ...], ...]},
-     "keys": {name: [key, ...]}, "ids": {name: [id, ...]}}
+     "keys": {name: [key, ...]}, "ids": {name: [id, ...]}, "flagged": {name: [id, ...]}}
 
 `start`/`end` are the byte offsets of the block's lines, `latest_i` the largest value of
-the i-th time the table's `Describe` gives (µs), and `keys`/`ids` the saved key index of
-the tables whose documents have one (a mention's key), so a lookup by key finds its
-block without loading the table. The file stays a valid TinyDB database: stock TinyDB
-sees one more table. A snapshot without a table of contents (older, or written by stock
-TinyDB) is simply read whole.
+the i-th time the table's `Describe` gives (µs), `keys`/`ids` the saved key index of the
+tables whose documents have one (a mention's key, an outbox row's id), so a lookup by
+key finds its block without loading the table, and `flagged` the few documents a start
+needs (mentions without a Slack message, outbox rows still to send). The file stays a
+valid TinyDB database: stock TinyDB sees one more table. A snapshot without a table of
+contents (older, or written by stock TinyDB) is simply read whole.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ _VERSION = 1
 _END = b"\n}\n}\n"  # how a snapshot with a table of contents ends: its line, `}`, `}`
 _HEADER = b'"' + TOC.encode() + b'":{'
 
-# A document's key (or None) and its times in µs, e.g. a mention's (created, arrived).
-Describe = Callable[[Any], "tuple[str | None, tuple[int, ...]]"]
+# A document's key (or None), its times in µs (e.g. a mention's (created, arrived)), and
+# whether it is flagged (see above).
+Describe = Callable[[Any], "tuple[str | None, tuple[int, ...], bool]"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class TocWriter:
         self._tables: dict[str, list[list[int]]] = {}
         self._keys: dict[str, list[str]] = {}
         self._ids: dict[str, list[int]] = {}
+        self._flagged: dict[str, list[int]] = {}
         self._failed = False
 
     def ordered(self, name: str, docs: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -97,10 +100,12 @@ class TocWriter:
             describe = self._describe.get(name)
             if describe is not None:
                 keys, times = [], []
-                for _, held in chunk:
-                    key, when = describe(held)
+                for doc_id, held in chunk:
+                    key, when, flagged = describe(held)
                     keys.append(key)
                     times.append(when)
+                    if flagged:
+                        self._flagged.setdefault(name, []).append(int(doc_id))
                 latest = tuple(map(max, zip(*times, strict=True)))
                 if any(key is not None for key in keys):
                     self._keys.setdefault(name, []).extend(keys)
@@ -114,7 +119,8 @@ class TocWriter:
         if self._failed or not self._describe:
             return None
         return json.dumps({"v": _VERSION, "tables": self._tables, "keys": self._keys,
-                           "ids": self._ids}, separators=(",", ":"))
+                           "ids": self._ids, "flagged": self._flagged},
+                          separators=(",", ":"))
 
 
 @dataclass
@@ -122,6 +128,7 @@ class Toc:
     tables: dict[str, list[Block]]
     keys: dict[str, list[str]]
     ids: dict[str, list[int]]
+    flagged: dict[str, list[int]]
 
 
 def read_toc(f: IO[bytes]) -> Toc | None:
@@ -152,12 +159,12 @@ def read_toc(f: IO[bytes]) -> Toc | None:
             return None
         tables = {name: [_block(entry, size) for entry in entries]
                   for name, entries in doc["tables"].items()}
-        keys, ids = doc["keys"], doc["ids"]
+        keys, ids, flagged = doc["keys"], doc["ids"], doc["flagged"]
         if any(len(keys[name]) != len(ids.get(name, ())) for name in keys):
             return None
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    return Toc(tables, keys, ids)
+    return Toc(tables, keys, ids, flagged)
 
 
 def _block(entry: list[int], size: int) -> Block:
@@ -167,11 +174,11 @@ def _block(entry: list[int], size: int) -> Block:
     return Block(start, end, count, first, last, tuple(latest))
 
 
-def read_block(f: IO[bytes], block: Block, hold: Callable[[str], Any]) -> dict[str, Any]:
-    """The held documents of one block. Raises ValueError if the bytes there are not
-    the block the table of contents describes."""
-    f.seek(block.start)
-    data = f.read(block.end - block.start).decode("ascii")
+def read_block(fd: int, block: Block, hold: Callable[[str], Any]) -> dict[str, Any]:
+    """The held documents of one block of the snapshot open as `fd`. Raises ValueError
+    if the bytes there are not the block the table of contents describes. (pread: the
+    loading and a background compaction read the same file at once.)"""
+    data = os.pread(fd, block.end - block.start, block.start).decode("ascii")
     docs = {}
     for line in data.split("\n"):
         doc_id, text = parse_doc_line(line)

@@ -182,3 +182,115 @@ def test_a_block_that_is_not_where_the_contents_say_is_one_clear_error(tmp_path)
             store.get_mention(keys[0])
     finally:
         store.close()
+
+
+# --- the writer (serve, fetch) opens lazily too ------------------------------------------
+
+
+def _build_posted(data: Path, count: int, unsent: set[int], to_send: set[int]) -> list[str]:
+    """`count` mentions, posted (a Slack ts, a sent outbox row) except the `unsent`
+    ones; the rows of `to_send` still pending."""
+    store = TinyDBStore.open(data, sync_interval=None, durable_updates=False)
+    keys = []
+    for i in range(count):
+        m = store.add_mention(mention(str(i), minutes=i))
+        status = "pending" if i in to_send else "sent"
+        if i not in unsent:
+            store.enqueue(OutboxItem(id=f"mention:{m.key}", kind="mention", channel="C1",
+                                     mention_key=m.key, status=status,
+                                     created_at=T0 + timedelta(minutes=i)))
+        if i not in unsent and i not in to_send:
+            store.update_mention(m.key, lambda x, i=i: replace(x, slack_ts=f"{i}.0001",
+                                                               slack_channel="C1"))
+        store.add_event(Event(m.key, "posted", T0 + timedelta(minutes=i, seconds=2)))
+        keys.append(m.key)
+    store.close()
+    return keys
+
+
+def test_a_writer_starts_without_reading_the_mentions_it_does_not_need(tmp_path):
+    data = tmp_path / "data"
+    keys = _build_posted(data, 9_000, unsent={4_500}, to_send={8_999, 100})
+    store = TinyDBStore.open(data)
+    try:
+        assert _pending(store)["mentions"] == 5 and _pending(store)["events"] == 5
+        # What serve does at start: the never-queued mentions, the outbox queue.
+        assert _keys(store.unposted_mentions()) == [keys[4_500]]
+        assert sorted(i.mention_key for i in store.pending_outbox()) == sorted(
+            [keys[100], keys[8_999]])
+        # Read: the blocks of the three mentions without a Slack message (hn:100 and
+        # hn:8999 are queued, not posted yet), two of five left on disk.
+        assert _pending(store)["mentions"] == 2
+        # An id or a key stored in a block still on disk is known all the same.
+        again = store.enqueue(OutboxItem(id=f"mention:{keys[7]}", kind="mention",
+                                         channel="C9", mention_key=keys[7]))
+        assert again.status == "sent" and again.channel == "C1"
+        with pytest.raises(KeyError):
+            store.add_mention(mention("8000", minutes=8_000))
+        assert store.count_mentions() == 9_000
+        new = store.add_mention(mention("new", minutes=9_500))
+        assert new.number == 9_001
+    finally:
+        store.close()
+
+
+def test_writes_before_the_blocks_are_loaded_are_neither_lost_nor_undone(tmp_path):
+    data = tmp_path / "data"
+    keys = _build_posted(data, 5_000, unsent=set(), to_send={10})
+    store = TinyDBStore.open(data)
+    store.update_outbox(f"mention:{keys[10]}", lambda o: replace(o, status="sent"))
+    store.add_event(Event(keys[3], "claimed", T0 + timedelta(days=5), user="U1"))
+    new = store.add_mention(mention("new", minutes=6_000))
+    assert _pending(store)["mentions"] == 3  # nothing read for those
+    # Then something needs every mention (the pipeline's de-duplication, say).
+    assert store.find_by_link(new.url).key == new.key
+    store.update_mention(keys[2], lambda m: replace(m, owner="U2", state=State.CLAIMED))
+    # Outbox: the block of the row that was still to send was read at open.
+    assert _pending(store) == {"mentions": 0, "events": 3, "outbox": 2}
+    assert [e.kind for e in store.events(keys[3])] == ["posted", "claimed"]
+    store.close()
+    for read_only in (True, False):
+        again = TinyDBStore.open(data, read_only=read_only)
+        try:
+            assert again.count_mentions() == 5_001
+            assert again.get_outbox(f"mention:{keys[10]}").status == "sent"
+            assert again.pending_outbox() == []
+            assert _keys(again.claimed_by("U2")) == [keys[2]]
+            assert [e.kind for e in again.events(keys[3])] == ["posted", "claimed"]
+            assert _keys(again.iter_mentions())[-1] == new.key
+        finally:
+            again.close()
+
+
+@pytest.mark.parametrize("where", ["background", "foreground"])
+def test_a_compaction_copies_the_blocks_still_on_disk(tmp_path, where):
+    data = tmp_path / "data"
+    keys = _build_posted(data, 5_000, unsent=set(), to_send=set())
+    store = TinyDBStore.open(data)
+    storage = store._core._storage
+    for i in range(50):
+        store.add_event(Event(keys[i], "claimed", T0 + timedelta(days=4), user="U1"))
+    store.update_outbox(f"mention:{keys[4_321]}", lambda o: replace(o, attempts=7))
+    new = store.add_mention(mention("new", minutes=6_000))
+    if where == "background":  # as a growing journal starts it
+        with storage._lock:
+            storage._start_compaction()
+        storage.wait_for_compaction()
+    else:  # as open (after a cut-short compaction) and close do it
+        storage._compact_now()
+    assert b'"claimed"' in (data / SNAPSHOT).read_bytes()
+    assert _pending(store)["mentions"] == 3  # copied to the new snapshot, not loaded
+    # The blocks still load from the snapshot they were in, replaced or not.
+    assert store.get_mention(keys[2_500]).key == keys[2_500]
+    assert store.get_outbox(f"mention:{keys[4_321]}").attempts == 7
+    store.close()
+    for read_only in (True, False):
+        again = TinyDBStore.open(data, read_only=read_only)
+        try:
+            assert again.count_mentions() == 5_001
+            assert _keys(again.iter_mentions()) == [*keys, new.key]
+            assert len(again.events()) == 5_050
+            assert again.get_outbox(f"mention:{keys[4_321]}").attempts == 7
+            assert [e.kind for e in again.events(keys[7])] == ["posted", "claimed"]
+        finally:
+            again.close()

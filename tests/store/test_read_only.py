@@ -274,6 +274,7 @@ def test_a_compaction_between_the_reads_is_noticed_and_the_load_repeated(tmp_pat
     try:
         for i in range(5, 10):
             writer.add_mention(mention(str(i)))  # in the journal
+        writer._core.load_everything()  # a lazy open compacts once it holds everything
         storage = journal_of(writer)
         opened: list[str] = []
         real_open = open
