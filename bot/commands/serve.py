@@ -155,10 +155,11 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
         judge, learning = start_learning(settings, store)
         services.learning = learning
         # Escalations and moves a crash cut short: finish them (idempotent, so every
-        # replica may). In the background: they read every open mention, which a lazily
-        # opened store loads from disk first, and requests need not wait for that.
-        _in_background("earshot-recover", queue_missing_summaries, services)
-        _in_background("earshot-recover-moves", queue_missing_notices, services)
+        # replica may). In the background, after reading the store ahead: they read
+        # every open mention, which a lazily opened store loads from disk first, and
+        # requests need not wait for that.
+        _in_background("earshot-recover", store.warm, lambda: queue_missing_summaries(
+            services), lambda: queue_missing_notices(services))
         # The scheduler, the streams and the outbox worker run in this process only while
         # it is the one that does (always with TinyDB; the leader among replicas on
         # PostgreSQL).
@@ -191,12 +192,14 @@ def _serve(settings: Settings, server: Any, *, scheduler: bool) -> None:
         log.info("stopped")
 
 
-def _in_background(name: str, job: Any, *args: Any) -> None:
+def _in_background(name: str, *jobs: Any) -> None:
     def run() -> None:
-        try:
-            job(*args)
-        except Exception:  # noqa: BLE001 - logged; the scheduler runs it again
-            log.exception("%s failed at start-up; it runs again within a minute", name)
+        for job in jobs:
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - logged; the scheduler runs it again
+                log.exception("%s failed at start-up; it runs again within a minute",
+                              name)
 
     threading.Thread(target=run, name=name, daemon=True).start()
 

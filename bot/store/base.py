@@ -221,6 +221,12 @@ class Store(ABC):
         raise NotImplementedError(f"{type(self).__name__} cannot delete mentions")
 
     # --- lifecycle -----------------------------------------------------------------
+    def warm(self) -> None:
+        """Read ahead, a little at a time, what the first queries of a long-running
+        process will need, so that none of them waits for it all at once (a TinyDB store
+        opened lazily loads its mentions; a no-op where reads cost what they read)."""
+        return None
+
     def flush(self) -> None:
         """Make everything written so far durable (a no-op where writes already are)."""
         return None

@@ -106,6 +106,7 @@ class StoreIndexes:
     its tables and the lock."""
 
     read_only: bool
+    _closed: bool
     _storage: JournalStorage
     _lock: threading.RLock
     _mentions: JournalTable
@@ -265,6 +266,18 @@ class StoreIndexes:
             self._load_mentions(lambda block: block.holds(number))
             held = self._mentions.held(number)
         return held
+
+    def warm(self) -> None:
+        """Load the mention blocks still on disk one at a time, each under the lock
+        for a few milliseconds, so that the first query needing every mention (a claim,
+        the de-duplication, the open queues) does not hold the lock for all of them."""
+        while True:
+            with self._lock:
+                pending = self._storage.pending(self._mentions.name)
+                if self._closed or not pending:
+                    return
+                first = pending[0]
+                self._load_mentions(lambda block, first=first: block is first)
 
     def load_everything(self) -> None:
         """Load every pending block (for a tool that reads the tables whole)."""

@@ -259,6 +259,10 @@ class TinyDBStore(Store):
     def delete_mentions(self, keys: list[str]) -> int:
         return self._live().delete_mentions(keys)
 
+    def warm(self) -> None:
+        if not self._closed:
+            self._core.warm()
+
     def flush(self) -> None:
         """Block until every write so far is on stable storage."""
         if not self._closed:

@@ -294,3 +294,27 @@ def test_a_compaction_copies_the_blocks_still_on_disk(tmp_path, where):
             assert [e.kind for e in again.events(keys[7])] == ["posted", "claimed"]
         finally:
             again.close()
+
+
+def test_warming_loads_the_mentions_a_block_at_a_time_and_answers_the_same(tmp_path):
+    data = tmp_path / "data"
+    keys = _build_posted(data, 7_000, unsent=set(), to_send=set())
+    store = TinyDBStore.open(data)
+    core = store._core
+    held_lock_for: list[int] = []
+    real = core._load_mentions
+
+    def one_block_each(want=None):  # noqa: ANN001, ANN202 - a spy
+        before = len(core._storage.pending("mentions"))
+        real(want)
+        held_lock_for.append(before - len(core._storage.pending("mentions")))
+
+    core._load_mentions = one_block_each
+    try:
+        store.warm()
+        assert held_lock_for == [1, 1, 1, 1]  # four blocks, the lock taken for each
+        assert _pending(store)["mentions"] == 0
+        assert _keys(store.open_mentions()) == keys
+        assert store.find_by_link(f"https://example.org/hn/{6_999}").key == keys[-1]
+    finally:
+        store.close()
