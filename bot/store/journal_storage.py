@@ -29,11 +29,12 @@ another process may be writing and compacting them).
 from __future__ import annotations
 
 import errno
+import heapq
 import io
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -491,17 +492,35 @@ class JournalStorage:
         from the old snapshot (which the open descriptor keeps readable after the new
         one replaces it), one table at a time, without loading them for good."""
         try:
-            tables = frozen.tables
+            tables: dict[str, Any] = dict(frozen.tables)
             for table, (blocks, overridden) in frozen.pending.items():
-                docs = tables[table] = dict(tables.get(table, {}))
-                for block in blocks:
-                    for doc_id, text in self._read_block(frozen.source, block).items():
-                        if doc_id not in overridden and doc_id not in docs:
-                            docs[doc_id] = text
+                tables[table] = self._merged(tables.get(table, {}), blocks, overridden,
+                                             frozen.source)
             return write_snapshot(self.dir, tables, self.codec, self._describe)
         finally:
             if frozen.source is not None:
                 os.close(frozen.source)
+
+    def _merged(self, loaded: dict[str, Any], blocks: list[Block], overridden: set[str],
+                source: int | None) -> Any:
+        """The documents in memory and those of the blocks still on disk, in id order,
+        read one block at a time (the journal's version wins)."""
+        if not all(doc_id.isdigit() for doc_id in loaded):  # edited by hand: keep it simple
+            docs = dict(loaded)
+            for block in blocks:
+                for doc_id, text in self._read_block(source, block).items():
+                    if doc_id not in overridden:
+                        docs.setdefault(doc_id, text)
+            return docs
+        in_memory = sorted((int(doc_id), doc_id, held) for doc_id, held in loaded.items())
+
+        def on_disk() -> Iterator[tuple[int, str, Any]]:
+            for block in blocks:
+                for doc_id, text in self._read_block(source, block).items():
+                    if doc_id not in overridden and doc_id not in loaded:
+                        yield int(doc_id), doc_id, text
+
+        return ((doc_id, held) for _, doc_id, held in heapq.merge(in_memory, on_disk()))
 
     def _compact_in_background(self, frozen: _Frozen) -> None:
         try:

@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -52,11 +53,13 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_snapshot(dir_path: Path, tables: dict[str, dict[str, Any]],
+def write_snapshot(dir_path: Path,
+                   tables: Mapping[str, Mapping[str, Any] | Iterable[tuple[str, Any]]],
                    codec_for: Callable[[str], DocCodec],
                    describe: Mapping[str, Describe] | None = None) -> int:
     """Write `tables` as the snapshot of `dir_path` (a TinyDB JSON file), atomically;
-    returns its size.
+    returns its size. A table is a mapping of id to held document, or a stream of
+    (id, held) pairs already in id order (one not to hold in memory all at once).
 
     One document per line (see read_snapshot); texts are copied as they are. The
     tables in `describe` are written in blocks of BLOCK documents by id, and a last
@@ -77,14 +80,15 @@ def write_snapshot(dir_path: Path, tables: dict[str, dict[str, Any]],
             put(("," if n else "") + "\n" + _encode(name) + ":{")
             text = codec_for(name).text
             items = toc.ordered(name, docs)
-            for start in range(0, len(items), BLOCK):
-                chunk = items[start:start + BLOCK]
+            start = 0
+            while chunk := list(islice(items, BLOCK)):
                 written = ("," if start else "") + "".join(
                     f"{',' if i else ''}\n{_encode(doc_id)}:{text(held)}"
                     for i, (doc_id, held) in enumerate(chunk))
                 first_line = pos + written.index("\n") + 1
                 put(written)
                 toc.block(name, chunk, first_line, pos)
+                start += len(chunk)
             put("\n}")
         if (entry := toc.document()) is not None:
             put(("," if tables else "") + "\n" + _encode(TOC) + ':{\n"1":' + entry + "\n}")

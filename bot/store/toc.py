@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -80,16 +80,20 @@ class TocWriter:
         self._flagged: dict[str, list[int]] = {}
         self._failed = False
 
-    def ordered(self, name: str, docs: Mapping[str, Any]) -> list[tuple[str, Any]]:
-        """The table's documents in the order to write them: by id where described."""
+    def ordered(self, name: str, docs: Mapping[str, Any] | Iterable[tuple[str, Any]]
+                ) -> Iterator[tuple[str, Any]]:
+        """The table's documents in the order to write them: by id where described (a
+        stream that is not a mapping comes in that order already)."""
         self._tables[name] = []
+        if not isinstance(docs, Mapping):
+            return iter(docs)
         items = list(docs.items())
         if name in self._describe and not self._failed:
             try:
                 items.sort(key=lambda item: int(item[0]))
             except ValueError:  # an id that is not a number (edited by hand): no toc
                 self._failed = True
-        return items
+        return iter(items)
 
     def block(self, name: str, chunk: list[tuple[str, Any]], start: int, end: int) -> None:
         if self._failed:
