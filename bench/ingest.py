@@ -306,10 +306,15 @@ unposted = len(store.unposted_mentions())  # what serve reads before it is ready
 queued = len(store.pending_outbox())
 ready, ready_cpu, ready_mb = time.perf_counter() - t, time.process_time() - c, rss()
 c, t = time.process_time(), time.perf_counter()
+store.find_by_link("https://example.org/a-new-post")  # a fetch's first de-duplication
+dedupe, dedupe_cpu, dedupe_mb = time.perf_counter() - t, time.process_time() - c, rss()
+c, t = time.process_time(), time.perf_counter()
 store.open_mentions(limit=1)  # needs every mention: the first de-duplication or click
 full, full_cpu = time.perf_counter() - t, time.process_time() - c
 print(f"ready in {ready:.2f} s ({ready_cpu:.2f} s CPU; {unposted} never queued, {queued} "
-      f"to send), RSS {ready_mb:.0f} MB; every mention loaded after in {full:.2f} s "
+      f"to send), RSS {ready_mb:.0f} MB; first de-duplication {dedupe:.2f} s "
+      f"({dedupe_cpu:.2f} s CPU), RSS {dedupe_mb:.0f} MB; every mention loaded after in "
+      f"{full:.2f} s "
       f"({full_cpu:.2f} s CPU), RSS {rss():.0f} MB")
 store.close()
 """

@@ -237,24 +237,28 @@ MENTIONS = MentionCodec()
 # --- the snapshot's table of contents (toc.py): each big table's key and times ---------
 
 
-def describe_mention(held: Any) -> tuple[str, tuple[int, int], bool]:
-    """A held mention's key, (created_at, arrival) in µs as the indexes order them, and
-    whether it has no Slack message yet."""
+def describe_mention(held: Any) -> tuple[str, tuple[int, int], bool,
+                                          tuple[tuple[str, str], ...]]:
+    """A held mention's key, (created_at, arrival) in µs as the indexes order them,
+    whether it has no Slack message yet, and its fingerprint and urls (de-duplication)."""
     fields = MENTIONS.index_fields(held)
     created = micros(fields["created_at"])
     arrived = micros(fields["fetched_at"]) if fields.get("fetched_at") else created
     ts = fields.get("slack_ts")
-    return fields["key"], (created, arrived), not (ts and isinstance(ts, str))
+    terms = tuple(("url", url) for url in sorted(mention_urls(fields)))
+    if fields.get("fingerprint"):
+        terms += (("fingerprint", fields["fingerprint"]),)
+    return fields["key"], (created, arrived), not (ts and isinstance(ts, str)), terms
 
 
-def describe_event(held: Any) -> tuple[None, tuple[int], bool]:
-    return None, (micros(decode(held)["at"]),), False
+def describe_event(held: Any) -> tuple[None, tuple[int], bool, tuple[()]]:
+    return None, (micros(decode(held)["at"]),), False, ()
 
 
-def describe_outbox(held: Any) -> tuple[str, tuple[()], bool]:
+def describe_outbox(held: Any) -> tuple[str, tuple[()], bool, tuple[()]]:
     """An outbox row's id, and whether it is still to send (pending or sending)."""
     doc = decode(held)
-    return doc["id"], (), doc.get("status") in ("pending", "sending")
+    return doc["id"], (), doc.get("status") in ("pending", "sending"), ()
 
 
 DESCRIBE = {"mentions": describe_mention, "events": describe_event,

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from bot.store.doc_text import DocCodec
 from bot.store.snapshot_file import StoreCorruptError, gc_paused, read_snapshot, write_snapshot
-from bot.store.toc import Block, Describe, read_block, read_toc
+from bot.store.toc import Block, Describe, Toc, read_block, read_terms, read_toc
 
 
 @dataclass
@@ -46,6 +46,7 @@ class SnapshotBlocks:
     _saved_keys: dict[str, tuple[list[str], list[int]]]
     _saved_flagged: dict[str, list[int]]
     _snapshot_file: Any
+    _toc: Toc | None = None
 
     def codec(self, table: str) -> DocCodec:
         raise NotImplementedError
@@ -58,7 +59,7 @@ class SnapshotBlocks:
         events, outbox) are left pending, to load when a query needs them. A snapshot
         without a table of contents is read whole."""
         self._pending, self._overridden = {}, {}
-        self._saved_keys, self._saved_flagged = {}, {}
+        self._saved_keys, self._saved_flagged, self._toc = {}, {}, None
         toc = read_toc(f) if self._describe else None
         if toc is None:
             f.seek(0)
@@ -78,7 +79,27 @@ class SnapshotBlocks:
                 tables[name].update(self._read_block(f.fileno(), block, name))
         self._saved_keys = {name: (keys, toc.ids[name]) for name, keys in toc.keys.items()}
         self._saved_flagged = toc.flagged
+        self._toc = toc
         return tables
+
+    def saved_terms(self, table: str) -> dict[str, list[tuple[str, int]]] | None:
+        """The snapshot's saved terms of `table` (index -> (value, id) pairs: a mention's
+        fingerprint and urls) for the documents the journal did not change, read now;
+        None when there are none to read (no table of contents, or nothing on disk)."""
+        with self._lock:
+            if self._toc is None or not self._pending.get(table):
+                return None
+            try:
+                terms = read_terms(self._snapshot_file.fileno(), self._toc).get(table, {})
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise StoreCorruptError(
+                    f"the store snapshot {self.snapshot_path} does not hold the saved "
+                    f"index its table of contents names ({exc}); restore it from a "
+                    "backup") from exc
+            overridden = self._overridden.get(table, set())
+            return {index: [(value, doc_id) for value, doc_id in pairs
+                            if str(doc_id) not in overridden]
+                    for index, pairs in terms.items()}
 
     def _read_block(self, fd: int, block: Block, table: str | None = None
                     ) -> dict[str, Any]:

@@ -90,8 +90,10 @@ def write_snapshot(dir_path: Path,
                 toc.block(name, chunk, first_line, pos)
                 start += len(chunk)
             put("\n}")
-        if (entry := toc.document()) is not None:
-            put(("," if tables else "") + "\n" + _encode(TOC) + ':{\n"1":' + entry + "\n}")
+        if (entries := toc.documents()) is not None:
+            contents, terms = entries
+            put(("," if tables else "") + "\n" + _encode(TOC) + ':{\n"1":' + contents
+                + ',\n"2":' + terms + "\n}")
         put("\n}\n")
         f.flush()
         os.fsync(f.fileno())

@@ -116,14 +116,14 @@ class StoreCore(SlackQueries):
     def find_by_fingerprint(self, fingerprint: str) -> Mention | None:
         """The first stored mention with this fingerprint."""
         with self._lock:
-            self._need_lookups()
+            self._need_dedupe()
             held = self._held(_index_first(self._by_fingerprint, fingerprint))
         return self._to_mention(held)
 
     def find_by_link(self, url: str) -> Mention | None:
         """The first stored mention whose url or one of whose links is `url`."""
         with self._lock:
-            self._need_lookups()
+            self._need_dedupe()
             held = self._held(_index_first(self._by_url, url))
         return self._to_mention(held)
 

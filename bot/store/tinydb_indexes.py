@@ -38,13 +38,18 @@ _Numbers = dict[str, "int | list[int]"]
 
 
 def _index_add(index: _Numbers, name: str, number: int) -> None:
+    """Add `number` under `name`, once (a mention indexed from the saved terms is
+    indexed again when its block loads)."""
     current = index.get(name)
     if current is None:
         index[name] = number
     elif isinstance(current, int):
-        index[name] = sorted((current, number))
+        if current != number:
+            index[name] = sorted((current, number))
     else:
-        insort(current, number)
+        i = bisect_left(current, number)
+        if i == len(current) or current[i] != number:
+            current.insert(i, number)
 
 
 def _index_discard(index: _Numbers, name: str, number: int) -> None:
@@ -136,6 +141,7 @@ class StoreIndexes:
         # _need_outbox): see there.
         self._lookups_indexed = not self.read_only
         self._outbox_indexed = not self.read_only
+        self._dedupe_whole = False  # fingerprint and url indexes cover every mention
         self._events_indexed = False
         self._events_of: dict[str, list[int]] = {}
         self._events_time: list[tuple[int, int]] = []
@@ -286,6 +292,24 @@ class StoreIndexes:
             self._need_events()
             self._need_outbox()
             self._storage.load_blocks(self._outbox.name)
+
+    def _need_dedupe(self) -> None:
+        """Make the fingerprint and url indexes whole; call under the lock. From the
+        snapshot's saved terms when it has them (a `fetch` de-duplicates without reading
+        every mention), else by loading every mention."""
+        if self._dedupe_whole:
+            return
+        terms = (self._storage.saved_terms(self._mentions.name)
+                 if self._lookups_indexed else None)
+        if terms is None:
+            self._need_lookups()
+            self._dedupe_whole = True
+            return
+        for value, number in terms.get("fingerprint", ()):
+            _index_add(self._by_fingerprint, value, number)
+        for value, number in terms.get("url", ()):
+            _index_add(self._by_url, value, number)
+        self._dedupe_whole = True
 
     def _need_lookups(self) -> None:
         """Build a read-only store's mention lookups on first use; call under the lock."""

@@ -15,7 +15,9 @@ document:
 the i-th time the table's `Describe` gives (µs), `keys`/`ids` the saved key index of the
 tables whose documents have one (a mention's key, an outbox row's id), so a lookup by
 key finds its block without loading the table, and `flagged` the few documents a start
-needs (mentions without a Slack message, outbox rows still to send). The file stays a
+needs (mentions without a Slack message, outbox rows still to send). A second document
+holds the saved terms ({table: {index: [values, ids]}}: every mention's fingerprint and
+urls), read only when a de-duplication first needs them. The file stays a
 valid TinyDB database: stock TinyDB sees one more table. A snapshot without a table of
 contents (older, or written by stock TinyDB) is simply read whole.
 """
@@ -36,9 +38,10 @@ _VERSION = 1
 _END = b"\n}\n}\n"  # how a snapshot with a table of contents ends: its line, `}`, `}`
 _HEADER = b'"' + TOC.encode() + b'":{'
 
-# A document's key (or None), its times in µs (e.g. a mention's (created, arrived)), and
-# whether it is flagged (see above).
-Describe = Callable[[Any], "tuple[str | None, tuple[int, ...], bool]"]
+# A document's key (or None), its times in µs (e.g. a mention's (created, arrived)),
+# whether it is flagged, and its terms: (index, value) pairs saved for lookups that must
+# see every document (a mention's fingerprint and urls, for de-duplication).
+Describe = Callable[[Any], "tuple[str | None, tuple[int, ...], bool, tuple[tuple[str, str], ...]]"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class TocWriter:
         self._keys: dict[str, list[str]] = {}
         self._ids: dict[str, list[int]] = {}
         self._flagged: dict[str, list[int]] = {}
+        self._terms: dict[str, dict[str, tuple[list[str], list[int]]]] = {}
         self._failed = False
 
     def ordered(self, name: str, docs: Mapping[str, Any] | Iterable[tuple[str, Any]]
@@ -105,11 +109,16 @@ class TocWriter:
             if describe is not None:
                 keys, times = [], []
                 for doc_id, held in chunk:
-                    key, when, flagged = describe(held)
+                    key, when, flagged, terms = describe(held)
                     keys.append(key)
                     times.append(when)
                     if flagged:
                         self._flagged.setdefault(name, []).append(int(doc_id))
+                    for index, value in terms:
+                        values, ids_of = self._terms.setdefault(name, {}).setdefault(
+                            index, ([], []))
+                        values.append(value)
+                        ids_of.append(int(doc_id))
                 latest = tuple(map(max, zip(*times, strict=True)))
                 if any(key is not None for key in keys):
                     self._keys.setdefault(name, []).extend(keys)
@@ -119,12 +128,16 @@ class TocWriter:
             return
         self._tables[name].append([start, end, len(chunk), min(ids), max(ids), *latest])
 
-    def document(self) -> str | None:
+    def documents(self) -> tuple[str, str] | None:
+        """The two documents of the TOC table: the contents, and the saved terms."""
         if self._failed or not self._describe:
             return None
-        return json.dumps({"v": _VERSION, "tables": self._tables, "keys": self._keys,
-                           "ids": self._ids, "flagged": self._flagged},
-                          separators=(",", ":"))
+        contents = json.dumps({"v": _VERSION, "tables": self._tables, "keys": self._keys,
+                               "ids": self._ids, "flagged": self._flagged},
+                              separators=(",", ":"))
+        terms = {table: {index: [values, ids] for index, (values, ids) in indexes.items()}
+                 for table, indexes in self._terms.items()}
+        return contents, json.dumps(terms, separators=(",", ":"))
 
 
 @dataclass
@@ -133,11 +146,13 @@ class Toc:
     keys: dict[str, list[str]]
     ids: dict[str, list[int]]
     flagged: dict[str, list[int]]
+    terms: tuple[int, int]  # where the saved terms lie (read only when needed)
 
 
 def read_toc(f: IO[bytes]) -> Toc | None:
     """The table of contents of the snapshot open in `f`, or None when it has none (or
-    one this version does not understand): the caller then reads the file whole."""
+    one this version does not understand): the caller then reads the file whole. The
+    saved terms are not parsed here (see read_terms)."""
     size = f.seek(0, os.SEEK_END)
     want = 1 << 16
     while True:
@@ -146,15 +161,23 @@ def read_toc(f: IO[bytes]) -> Toc | None:
         tail = f.read(size - start)
         if not tail.endswith(_END):
             return None
-        line_end = len(tail) - len(_END)
-        line_start = tail.rfind(b"\n", 0, line_end) + 1
-        header_start = tail.rfind(b"\n", 0, max(0, line_start - 1)) + 1
-        if header_start > 0 or start == 0:
+        # The last three lines: the header, the contents ("1"), the terms ("2").
+        starts, end = [], len(tail) - len(_END)
+        for _ in range(3):
+            starts.append(tail.rfind(b"\n", 0, end) + 1)
+            end = starts[-1] - 1
+            if end < 0:
+                break
+        if (len(starts) == 3 and starts[2] > 0) or start == 0:
             break
-        want *= 4  # the saved key index makes the line long: read further back
-    if tail[header_start:line_start - 1] != _HEADER:
+        want *= 4  # the saved indexes make the lines long: read further back
+    if len(starts) < 3:
         return None
-    line = tail[line_start:line_end]
+    terms_at, contents_at, header_at = starts
+    if (tail[header_at:contents_at - 1] != _HEADER
+            or not tail[terms_at:].startswith(b'"2":{')):
+        return None
+    line = tail[contents_at:terms_at - 1].removesuffix(b",")
     if not line.startswith(b'"1":{'):
         return None
     try:
@@ -168,7 +191,18 @@ def read_toc(f: IO[bytes]) -> Toc | None:
             return None
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    return Toc(tables, keys, ids, flagged)
+    terms = (start + terms_at + 4, size - len(_END))
+    return Toc(tables, keys, ids, flagged, terms)
+
+
+def read_terms(fd: int, toc: Toc) -> dict[str, dict[str, list[tuple[str, int]]]]:
+    """The saved terms of the snapshot open as `fd`: table -> index -> (value, id)
+    pairs. Raises ValueError if they are not there."""
+    start, end = toc.terms
+    doc = json.loads(os.pread(fd, end - start, start))
+    return {table: {index: list(zip(values, ids, strict=True))
+                    for index, (values, ids) in indexes.items()}
+            for table, indexes in doc.items()}
 
 
 def _block(entry: list[int], size: int) -> Block:

@@ -192,8 +192,8 @@ def _build_posted(data: Path, count: int, unsent: set[int], to_send: set[int]) -
     ones; the rows of `to_send` still pending."""
     store = TinyDBStore.open(data, sync_interval=None, durable_updates=False)
     keys = []
-    for i in range(count):
-        m = store.add_mention(mention(str(i), minutes=i))
+    for i in range(count):  # a few fingerprints shared (a repost 6,500 minutes later)
+        m = store.add_mention(mention(str(i), minutes=i, fingerprint=f"fp{i % 6_500}"))
         status = "pending" if i in to_send else "sent"
         if i not in unsent:
             store.enqueue(OutboxItem(id=f"mention:{m.key}", kind="mention", channel="C1",
@@ -316,5 +316,37 @@ def test_warming_loads_the_mentions_a_block_at_a_time_and_answers_the_same(tmp_p
         assert _pending(store)["mentions"] == 0
         assert _keys(store.open_mentions()) == keys
         assert store.find_by_link(f"https://example.org/hn/{6_999}").key == keys[-1]
+    finally:
+        store.close()
+
+
+def test_de_duplication_reads_the_saved_terms_not_every_mention(tmp_path):
+    from bot.mention import Link
+    from bot.store.tinydb_indexes import _index_all
+
+    data = tmp_path / "data"
+    keys = _build_posted(data, 7_000, unsent=set(), to_send=set())
+    store = TinyDBStore.open(data)  # a cross-post's link added after the snapshot
+    store.update_mention(keys[10], lambda m: replace(
+        m, links=[*m.links, Link("reddit", "https://reddit.com/r/x/1")]))
+    store.close()
+    store = TinyDBStore.open(data)
+    try:
+        old = store.get_by_number(6_001)  # loads one block of four
+        # A new post (the usual case): no hit, nothing more read.
+        assert store.find_by_link("https://example.org/hn/nope") is None
+        assert store.find_by_fingerprint("fp-new") is None
+        assert _pending(store)["mentions"] == 3
+        assert store.find_by_link(old.url).key == old.key
+        assert store.find_by_fingerprint(old.fingerprint).key == old.key
+        assert store.find_by_link("https://reddit.com/r/x/1").key == keys[10]
+        assert store.find_by_link(f"https://example.org/hn/{2_500}").key == keys[2_500]
+        assert store.find_by_fingerprint("fp100").key == keys[100]  # the first of two
+        assert _pending(store)["mentions"] == 1  # read: the three blocks with hits only
+        store.open_mentions()  # now every mention: indexed once, not twice
+        core = store._core
+        assert _index_all(core._by_url, old.url) == [6_001]
+        assert _index_all(core._by_fingerprint, old.fingerprint) == [6_001]
+        assert store.find_by_link("https://reddit.com/r/x/1").key == keys[10]
     finally:
         store.close()
