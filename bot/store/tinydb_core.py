@@ -132,11 +132,12 @@ class StoreCore(SlackQueries):
     ) -> Mention | None:
         with self._lock:
             self._check_open("update_mention")
-            self._need_lookups()
-            number = self._by_key.get(key)
-            if number is None:
+            # Its own block is enough: a loaded mention is in every index (a lazily
+            # opened store loads the rest when a query needs them all).
+            held = self._held_mention(self._by_key.get(key))
+            if held is None:
                 return None
-            held = self._mentions.held(number)
+            number = self._by_key[key]
             new = change(MENTIONS.mention(held))
             if new is None:
                 return None

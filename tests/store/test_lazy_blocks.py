@@ -242,9 +242,10 @@ def test_writes_before_the_blocks_are_loaded_are_neither_lost_nor_undone(tmp_pat
     store.add_event(Event(keys[3], "claimed", T0 + timedelta(days=5), user="U1"))
     new = store.add_mention(mention("new", minutes=6_000))
     assert _pending(store)["mentions"] == 3  # nothing read for those
-    # Then something needs every mention (the pipeline's de-duplication, say).
     assert store.find_by_link(new.url).key == new.key
     store.update_mention(keys[2], lambda m: replace(m, owner="U2", state=State.CLAIMED))
+    # Then something needs every mention (the open queues, say).
+    assert keys[2] not in _keys(store.open_mentions())
     # Outbox: the block of the row that was still to send was read at open.
     assert _pending(store) == {"mentions": 0, "events": 3, "outbox": 2}
     assert [e.kind for e in store.events(keys[3])] == ["posted", "claimed"]
@@ -348,5 +349,24 @@ def test_de_duplication_reads_the_saved_terms_not_every_mention(tmp_path):
         assert _index_all(core._by_url, old.url) == [6_001]
         assert _index_all(core._by_fingerprint, old.fingerprint) == [6_001]
         assert store.find_by_link("https://reddit.com/r/x/1").key == keys[10]
+    finally:
+        store.close()
+
+
+def test_a_claim_on_an_old_mention_reads_its_block_only_and_indexes_stay_true(tmp_path):
+    data = tmp_path / "data"
+    keys = _build_posted(data, 7_000, unsent={3}, to_send=set())
+    store = TinyDBStore.open(data)
+    try:
+        claimed = store.update_mention(keys[5_000], lambda m: replace(
+            m, state=State.CLAIMED, owner="U5"))
+        assert claimed.owner == "U5" and _pending(store)["mentions"] == 3
+        store.update_mention(keys[3], lambda m: replace(m, slack_ts="3.3"))  # posted now
+        assert store.unposted_mentions() == []
+        # Everything else loads; the claimed one is in its owner's list once, and no
+        # longer in the open queue.
+        assert _keys(store.claimed_by("U5")) == [keys[5_000]]
+        assert keys[5_000] not in _keys(store.open_mentions())
+        assert len(store.open_mentions()) == 6_999
     finally:
         store.close()
