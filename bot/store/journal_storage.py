@@ -96,6 +96,7 @@ class JournalStorage(SnapshotBlocks, WriteTrouble):
         self._compact_thread: threading.Thread | None = None
         self._closed = False
         self._tables: dict[str, dict[str, Any]] = {}
+        self._toc_missing = False
         self._load()
         self._journal = Journal(self.journal_path)
         if self.sealed_path.exists():
@@ -151,6 +152,9 @@ class JournalStorage(SnapshotBlocks, WriteTrouble):
                 else:
                     f.close()
             self._snapshot_size = self.snapshot_path.stat().st_size
+            # Written by an older Earshot or stock TinyDB: read whole this time, and
+            # rewritten with a table of contents at close (see close()).
+            self._toc_missing = self._toc is None and bool(self._describe)
         apply = self._applier(tables)
         continues: list[Path] = []
 
@@ -221,7 +225,8 @@ class JournalStorage(SnapshotBlocks, WriteTrouble):
                 # (Checked first: a replaced directory is reported even with nothing
                 # to compact.)
                 if self._may_compact() and (self.sealed_path.exists()
-                                            or self._journal.size * 4 > self._snapshot_size):
+                                            or self._journal.size * 4 > self._snapshot_size
+                                            or self._toc_missing):
                     self._compact_now()
             finally:
                 self._journal.close()
@@ -360,6 +365,7 @@ class JournalStorage(SnapshotBlocks, WriteTrouble):
                 self._next_compact_at = max(self._compact_min, self._journal.size * 2)
                 return
             self._snapshot_size = size
+            self._toc_missing = False
             self._next_compact_at = max(self._compact_min, self._snapshot_size)
             # Writes went on while the snapshot was written (its fsyncs can take a
             # while); if they already filled the journal again, go on right away.
@@ -373,6 +379,7 @@ class JournalStorage(SnapshotBlocks, WriteTrouble):
                 return
             try:
                 self._snapshot_size = self._write_frozen(self._frozen())
+                self._toc_missing = False
                 self.sealed_path.unlink(missing_ok=True)
                 fsync_dir(self.dir)
                 self._journal.truncate()

@@ -25,12 +25,15 @@ contents (older, or written by stock TinyDB) is simply read whole.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
 from bot.store.doc_text import _decode
+
+log = logging.getLogger(__name__)
 
 TOC = "$toc"
 BLOCK = 2000  # documents per block: a block loads in a few milliseconds
@@ -123,8 +126,12 @@ class TocWriter:
                 if any(key is not None for key in keys):
                     self._keys.setdefault(name, []).extend(keys)
                     self._ids.setdefault(name, []).extend(ids)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            self._failed = True  # a malformed document: readers then read the file whole
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # A malformed document (edited by hand): readers then read the file whole.
+            log.warning("the store snapshot is written without a table of contents: a "
+                        "%s document is malformed (%s: %s); every open reads it whole",
+                        name, type(exc).__name__, exc)
+            self._failed = True
             return
         self._tables[name].append([start, end, len(chunk), min(ids), max(ids), *latest])
 

@@ -370,3 +370,23 @@ def test_a_claim_on_an_old_mention_reads_its_block_only_and_indexes_stay_true(tm
         assert len(store.open_mentions()) == 6_999
     finally:
         store.close()
+
+
+def test_a_store_written_without_contents_gets_them_at_its_first_close(tmp_path):
+    data = tmp_path / "data"
+    keys = _build(data, 2_500)
+    plain = json.loads((data / SNAPSHOT).read_text())  # as an older Earshot wrote it
+    del plain["$toc"]
+    (data / SNAPSHOT).write_text(json.dumps(plain))
+    store = TinyDBStore.open(data)  # read whole this time
+    assert _pending(store) == {"mentions": 0, "events": 0, "outbox": 0}
+    store.close()  # nothing written, but rewritten with its contents
+    store = TinyDBStore.open(data)
+    try:
+        assert _pending(store) == {"mentions": 2, "events": 2, "outbox": 2}
+        assert _keys(store.iter_mentions()) == keys
+    finally:
+        store.close()
+    modified = (data / SNAPSHOT).stat().st_mtime_ns
+    TinyDBStore.open(data).close()  # once only: a store with contents is left alone
+    assert (data / SNAPSHOT).stat().st_mtime_ns == modified
