@@ -7,7 +7,8 @@ is the whole listener). The worker pool is sized for bursts (Bolt's default of 1
 threads would queue the 11th click behind slow Web API calls). Listeners acknowledged
 at once (buttons, /claim, /escalate: no pool thread needed to answer) do their work on a
 small pool of their own (WORK_THREADS), so that it cannot crowd the requests out of the
-GIL; those that open a modal stay on the large pool.
+GIL, and that pool starts each task in a quiet moment (bot.listeners.yielding: the app
+counts the requests it is answering); those that open a modal stay on the large pool.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.listeners.yielding import QuietExecutor, RequestTraffic
 from bot.mention import utcnow
 from bot.settings import Settings
 from bot.slack.services import Services
@@ -44,6 +46,19 @@ class _DropTokenUnusedWarning(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "`token` will be unused" not in record.getMessage()
+
+
+class CountingApp(App):
+    """Bolt's App, counting the requests it is answering (over HTTP and Socket Mode
+    alike, both of which call `dispatch`), so that work that can wait yields to them."""
+
+    def __init__(self, *, traffic: RequestTraffic, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.traffic = traffic
+
+    def dispatch(self, req: Any) -> Any:
+        with self.traffic.answering():
+            return super().dispatch(req)
 
 
 BOLT_LOG = logging.getLogger("bot.bolt")
@@ -106,9 +121,12 @@ def build_app(
     BOLT_LOG.addFilter(_TOKEN_FILTER)  # adding the same filter twice keeps one
     executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS,
                                   thread_name_prefix="earshot-listener")
-    work_executor = ThreadPoolExecutor(max_workers=WORK_THREADS,
-                                       thread_name_prefix="earshot-work")
-    app = App(
+    traffic = RequestTraffic()
+    work_executor = QuietExecutor(ThreadPoolExecutor(max_workers=WORK_THREADS,
+                                                     thread_name_prefix="earshot-work"),
+                                  traffic)
+    app = CountingApp(
+        traffic=traffic,
         # The token comes with the client (Bolt ignores `token=` when a client is given).
         signing_secret=settings.slack.signing_secret or "",
         client=client,

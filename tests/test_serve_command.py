@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import requests
 
 from bot.__main__ import main
+from bot.commands.serve import settle_heap
 from tests.e2e.helpers import BOT_TOKEN, CHANNELS, SECRET, slash, wait_for
 from tests.serve_process import http_port, start_serve, stop_serve
 
@@ -78,3 +80,19 @@ def test_serve_in_http_mode_answers_health_and_signed_commands(slack, tmp_path):
         assert slash(url, "/claim", "help", forge=True).status_code == 401
     finally:
         stop_serve(proc)
+
+
+class _Record:
+    """A tracked object, like the store's records and the app's listeners."""
+
+
+def test_settle_heap_keeps_what_start_up_built_out_of_later_collections():
+    built = [_Record() for _ in range(1000)]
+    settle_heap()
+    try:
+        later = _Record()
+        tracked = gc.get_objects()  # what a full collection walks
+        assert not any(o is built[0] for o in tracked)
+        assert any(o is later for o in tracked)
+    finally:
+        gc.unfreeze()

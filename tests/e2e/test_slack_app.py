@@ -409,6 +409,20 @@ def test_the_ack_does_not_wait_for_slow_work_after_it(earshot):
     _opened_view(earshot, ids.ANSWER_VIEW)  # the modal still opens, after the ack
 
 
+def test_a_claims_work_yields_to_requests_still_being_answered(earshot):
+    """In a burst, the work after an ack waits for a quiet moment (bot.listeners.yielding):
+    the click is acknowledged at once, the claim is made once no request is in flight."""
+    m = earshot.add()
+    traffic = earshot.server.app.traffic
+    with traffic.answering():  # another request, as far as the app can tell
+        resp = action(earshot.url, ids.CLAIM, m.key, user=ANN, channel=m.slack_channel,
+                      message_ts=m.slack_ts)
+        assert resp.status_code == 200
+        time.sleep(0.3)
+        assert earshot.mention(m.key).owner is None
+    assert wait_for(lambda: earshot.mention(m.key).owner, what="owner") == ANN
+
+
 def test_a_rate_limited_views_open_is_retried_after_retry_after(earshot):
     m = earshot.add()
     earshot.slack.fail_next("views.open", status=429, retry_after=1)
