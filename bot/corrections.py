@@ -244,7 +244,7 @@ def queue_missing_notices(services: Services) -> int:
     and the notice's id is derived from it, so this completes any move cut short and is a
     no-op for the rest (as `workflow.queue_missing_summaries` does for escalations)."""
     queued = 0
-    for mention in services.store.open_mentions(state=State.NEW):
+    for mention in services.store.open_mentions(state=State.NEW, with_extra=MOVE_KEY):
         mv = last_move(mention)
         if (mv is None or mv.get("to") != mention.department or not mv.get("at")
                 or mention.department not in services.settings.departments):

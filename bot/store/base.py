@@ -109,13 +109,16 @@ class Store(ABC):
     # a scan of every stored mention.
 
     def open_mentions(self, department: str | None = None, *, state: State | None = None,
-                      limit: int | None = None) -> list[Mention]:
+                      limit: int | None = None,
+                      with_extra: str | None = None) -> list[Mention]:
         """Mentions waiting to be claimed (`is_open`: NEW, or ESCALATED with no owner),
         oldest first (created_at, then number); only of `department` and/or in `state`
-        (NEW or ESCALATED) if given, at most `limit` of them."""
+        (NEW or ESCALATED) if given, and only those whose `extra` has the key
+        `with_extra` (a standing move, say) if given; at most `limit` of them."""
         found = (m for m in self.iter_mentions() if is_open(m)
                  and (department is None or m.department == department)
-                 and (state is None or m.state is state))
+                 and (state is None or m.state is state)
+                 and (with_extra is None or with_extra in m.extra))
         return list(islice(found, limit))
 
     def count_open_by_department(self) -> dict[str, int]:

@@ -217,6 +217,12 @@ class MentionCodec(DocCodec):
             "slack_ts": held[_SLACK_TS],
         }
 
+    def extra_text(self, held: Any) -> str | None:
+        """The `extra` field as JSON text (None when empty); the whole document's
+        text for one held as text, which holds it too (a search for a key in it may
+        find it elsewhere: confirm on the decoded mention)."""
+        return held if isinstance(held, str) else held[_EXTRA]
+
     def mention(self, held: Any) -> Mention:
         """A fresh Mention from a held document."""
         if isinstance(held, str):

@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.mention import Mention, State
 from bot.store.codec import MENTIONS, micros
+from bot.store.doc_text import encode
 from bot.store.tinydb_indexes import (
     _NUMBER_BITS,
     _NUMBER_MASK,
@@ -29,7 +30,8 @@ class SlackQueries(StoreIndexes):
         return [self._mentions.held(number) for _, number in entries]
 
     def open_mentions(self, department: str | None = None, *, state: State | None = None,
-                      limit: int | None = None) -> list[Mention]:
+                      limit: int | None = None,
+                      with_extra: str | None = None) -> list[Mention]:
         states = _OPEN_STATES if state is None else (state,)
         with self._lock:
             self._need_lookups()
@@ -39,8 +41,16 @@ class SlackQueries(StoreIndexes):
                 queues = [self._open.get((department, st), []) for st in states]
             queues = [entries for entries in queues if entries]
             merged = queues[0] if len(queues) == 1 else heapq.merge(*queues)
-            held = self._held_of(islice(merged, limit))
-        return list(map(MENTIONS.mention, held))
+            if with_extra is None:
+                held = self._held_of(islice(merged, limit))
+            else:  # a text search first: decoding every open mention cost seconds
+                needle = f"{encode(with_extra)}:"
+                held = [h for h in self._held_of(merged)
+                        if needle in (MENTIONS.extra_text(h) or "")]
+        found = map(MENTIONS.mention, held)
+        if with_extra is not None:
+            found = islice((m for m in found if with_extra in m.extra), limit)
+        return list(found)
 
     def count_open_by_department(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -198,8 +198,10 @@ class TinyDBStore(Store):
         return self._live().count_mentions()
 
     def open_mentions(self, department: str | None = None, *, state: State | None = None,
-                      limit: int | None = None) -> list[Mention]:
-        return self._live().open_mentions(department, state=state, limit=limit)
+                      limit: int | None = None,
+                      with_extra: str | None = None) -> list[Mention]:
+        return self._live().open_mentions(department, state=state, limit=limit,
+                                          with_extra=with_extra)
 
     def count_open_by_department(self) -> dict[str, int]:
         return self._live().count_open_by_department()

@@ -143,6 +143,21 @@ def test_open_mentions_is_the_unclaimed_queue_oldest_first(store):
     assert all(m.number for m in store.open_mentions())
 
 
+def test_open_mentions_with_an_extra_key_finds_only_those_that_have_it(store):
+    for native_id, extra in [("moved", {"move": {"to": "billing"}}), ("plain", {}),
+                             ("says-move", {"note": "move", "x": '"move": 1'}),
+                             ("nested", {"history": {"move": {"to": "support"}}}),
+                             ("moved-later", {"move": {"to": "support"}})]:
+        m = add(store, native_id, minutes=len(native_id))
+        store.update_mention(m.key, lambda x, extra=extra: setattr(x, "extra", extra) or x)
+    claim(store, "hn:moved-later", "U1")  # claimed: no longer open
+    assert ids(store.open_mentions(with_extra="move")) == ["moved"]
+    assert ids(store.open_mentions(state=State.NEW, with_extra="move", limit=1)) == ["moved"]
+    assert store.open_mentions(with_extra="note", limit=0) == []
+    assert ids(store.open_mentions(with_extra="note")) == ["says-move"]
+    assert store.open_mentions("billing", with_extra="move") == []
+
+
 def test_the_queues_follow_claim_release_escalate_and_answer(store):
     for i in range(4):
         add(store, str(i), minutes=i)

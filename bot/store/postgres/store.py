@@ -217,13 +217,15 @@ class PostgresStore(Store):
 
     # --- the Slack side's queries (indexes named in docs/storage.md) ---------------------
     def open_mentions(self, department: str | None = None, *, state: State | None = None,
-                      limit: int | None = None) -> list[Mention]:
+                      limit: int | None = None,
+                      with_extra: str | None = None) -> list[Mention]:
         states = ["new", "escalated"] if state is None else [State(state).value]
         return _mentions(self._rows(
             f"SELECT number, doc FROM mentions WHERE {_OPEN}"
             " AND (%s::text IS NULL OR department = %s) AND state = ANY(%s)"
+            " AND (%s::text IS NULL OR (doc->'extra')::jsonb ? %s)"
             " ORDER BY created_at, number LIMIT %s",
-            (department, department, states, limit)))
+            (department, department, states, with_extra, with_extra, limit)))
 
     def count_open_by_department(self) -> dict[str, int]:
         rows = self._rows(
