@@ -46,7 +46,7 @@ from bot.store.snapshot_file import (
     fsync_dir,
     gc_paused,
 )
-from bot.store.toc import Block, Describe
+from bot.store.toc import Describe
 from bot.store.write_trouble import WriteTrouble
 
 # Also importable from here, where they lived before the split by job.
@@ -115,14 +115,8 @@ class JournalStorage(SnapshotBlocks, WriteTrouble):
                     describe: Mapping[str, Describe] | None = None) -> None:
         self._codecs = dict(codecs or {})
         self._describe = dict(describe or {})
-        # Blocks of the snapshot not loaded yet (a read-only store loads them on demand:
-        # see read_only_storage.py), the ids whose journal version must win over a
-        # block's, and the snapshot's saved key index.
-        self._pending: dict[str, list[Block]] = {}
-        self._overridden: dict[str, set[str]] = {}
-        self._saved_keys: dict[str, tuple[list[str], list[int]]] = {}
-        self._saved_flagged: dict[str, list[int]] = {}
         self._snapshot_file: Any = None
+        self._forget_blocks()
         self.dir = Path(data_dir)
         self.snapshot_path = self.dir / SNAPSHOT
         self.journal_path = self.dir / JOURNAL

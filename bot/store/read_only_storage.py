@@ -65,8 +65,7 @@ class ReadOnlyJournalStorage(JournalStorage):
                         continue
                     files[path] = stack.enter_context(f)
                 snapshot = files[self.snapshot_path]
-                self._pending, self._overridden = {}, {}
-                self._saved_keys, self._saved_flagged, self._toc = {}, {}, None
+                self._forget_blocks()  # of an attempt that saw a compaction
                 tables = self._read_snapshot(snapshot) if snapshot is not None else {}
                 apply = self._applier(tables)
                 replays: dict[Path, Replay] = {}

@@ -54,12 +54,16 @@ class SnapshotBlocks:
     def held(self, table: str) -> Mapping[str, Any]:
         raise NotImplementedError
 
+    def _forget_blocks(self) -> None:
+        """No block pending: before a snapshot is read (the blocks not loaded yet, the
+        ids whose journal version must win over a block's, the saved indexes)."""
+        self._pending, self._overridden = {}, {}
+        self._saved_keys, self._saved_flagged, self._toc = {}, {}, None
+
     def _read_snapshot(self, f: IO[bytes]) -> dict[str, dict[str, Any]]:
         """The snapshot's small tables; the blocks of the described ones (mentions,
         events, outbox) are left pending, to load when a query needs them. A snapshot
         without a table of contents is read whole."""
-        self._pending, self._overridden = {}, {}
-        self._saved_keys, self._saved_flagged, self._toc = {}, {}, None
         toc = read_toc(f) if self._describe else None
         if toc is None:
             f.seek(0)
@@ -134,15 +138,15 @@ class SnapshotBlocks:
         """The blocks of `table` not loaded yet (none unless the store is lazy)."""
         return self._pending.get(table) or []
 
-    def load_blocks(self, table: str, want: Callable[[Block], bool] = lambda _: True
+    def load_blocks(self, table: str, want: Callable[[Block], bool] | None = None
                     ) -> list[tuple[str, Any]]:
-        """Load the pending blocks of `table` that `want`; returns the documents
-        added (a document the journal changed or deleted keeps its journal version)."""
+        """Load the pending blocks of `table` that `want` (default: all); returns the
+        documents added (one the journal changed or deleted keeps its journal version)."""
         with self._lock:
             blocks = self._pending.get(table)
             if not blocks:
                 return []
-            chosen = [block for block in blocks if want(block)]
+            chosen = [block for block in blocks if want is None or want(block)]
             if not chosen:
                 return []
             overridden = self._overridden.get(table, set())

@@ -96,16 +96,13 @@ class StoreCore(SlackQueries):
         mention.number = number  # callers that keep their object see the number too
         return MENTIONS.mention(held)
 
-    def _held(self, number: int | None) -> Any:
-        return self._held_mention(number)
-
     @staticmethod
     def _to_mention(held: Any) -> Mention | None:
         return None if held is None else MENTIONS.mention(held)
 
     def get_mention(self, key: str) -> Mention | None:
         with self._lock:
-            held = self._held(self._by_key.get(key))
+            held = self._held_mention(self._by_key.get(key))
         return self._to_mention(held)
 
     def get_by_number(self, number: int) -> Mention | None:
@@ -117,14 +114,14 @@ class StoreCore(SlackQueries):
         """The first stored mention with this fingerprint."""
         with self._lock:
             self._need_dedupe()
-            held = self._held(_index_first(self._by_fingerprint, fingerprint))
+            held = self._held_mention(_index_first(self._by_fingerprint, fingerprint))
         return self._to_mention(held)
 
     def find_by_link(self, url: str) -> Mention | None:
         """The first stored mention whose url or one of whose links is `url`."""
         with self._lock:
             self._need_dedupe()
-            held = self._held(_index_first(self._by_url, url))
+            held = self._held_mention(_index_first(self._by_url, url))
         return self._to_mention(held)
 
     def update_mention(
@@ -134,10 +131,10 @@ class StoreCore(SlackQueries):
             self._check_open("update_mention")
             # Its own block is enough: a loaded mention is in every index (a lazily
             # opened store loads the rest when a query needs them all).
-            held = self._held_mention(self._by_key.get(key))
-            if held is None:
+            number = self._by_key.get(key)
+            held = self._held_mention(number)
+            if number is None or held is None:
                 return None
-            number = self._by_key[key]
             new = change(MENTIONS.mention(held))
             if new is None:
                 return None
@@ -156,10 +153,8 @@ class StoreCore(SlackQueries):
         """Oldest first (by created_at, then number). The set is fixed when called;
         decoding happens lazily as the caller iterates, outside the lock."""
         with self._lock:
-            if since is None:
-                self._load_mentions()
-            else:
-                self._load_mentions(lambda block: block.reaches(0, micros(since)))
+            self._load_mentions(None if since is None
+                                else lambda block: block.reaches(0, micros(since)))
             start = bisect_left(self._by_time, (micros(since),)) if since else 0
             held = [self._mentions.held(number) for _, number in self._by_time[start:]]
         return map(MENTIONS.mention, held)

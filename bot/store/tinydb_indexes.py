@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from bot.mention import State
@@ -165,18 +165,28 @@ class StoreIndexes:
         # every mention's key from the saved index, the documents as queries need them.
         self._by_key.update(self._storage.saved_key_index(self._mentions.name))
         self._unsent.update(self._storage.saved_flagged(self._mentions.name))
-        for doc_id, held in self._storage.held(self._mentions.name).items():
-            self._index_mention(int(doc_id), MENTIONS.index_fields(held), ordered=False)
-        self._by_time.sort()
-        self._by_arrival.sort()
-        for group in (*self._open.values(), *self._claimed.values()):
-            group.sort()
+        self._index_mentions(self._storage.held(self._mentions.name).items())
         if self._outbox_indexed:
             self._index_outbox_table()
         for doc_id, doc in docs(self._cursors):
             self._cursor_ids[doc["name"]] = doc_id
         for doc_id, doc in docs(self._meta):
             self._meta_ids[doc["name"]] = doc_id
+
+    def _index_mentions(self, held: Iterable[tuple[str, Any]]) -> None:
+        """Index a batch of held mentions (at open, or a block loaded): appended, then
+        each sorted list sorted once."""
+        with gc_paused():
+            try:
+                for doc_id, doc in held:
+                    self._index_mention(int(doc_id), MENTIONS.index_fields(doc),
+                                        ordered=False)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise self._malformed(exc) from exc
+        self._by_time.sort()
+        self._by_arrival.sort()
+        for group in (*self._open.values(), *self._claimed.values()):
+            group.sort()
 
     def _index_mention(self, number: int, doc: dict[str, Any], ordered: bool = True) -> None:
         self._by_key[doc["key"]] = number
@@ -246,22 +256,9 @@ class StoreIndexes:
     def _load_mentions(self, want: Callable[[Block], bool] | None = None) -> None:
         """Load and index the pending mention blocks `want` picks (default: all);
         call under the lock."""
-        if not self._storage.pending(self._mentions.name):
-            return
-        added = self._storage.load_blocks(self._mentions.name, want or (lambda _: True))
-        if not added:
-            return
-        with gc_paused():
-            try:
-                for doc_id, held in added:
-                    self._index_mention(int(doc_id), MENTIONS.index_fields(held),
-                                        ordered=False)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                raise self._malformed(exc) from exc
-        self._by_time.sort()
-        self._by_arrival.sort()
-        for group in (*self._open.values(), *self._claimed.values()):
-            group.sort()
+        if self._storage.pending(self._mentions.name):
+            if added := self._storage.load_blocks(self._mentions.name, want):
+                self._index_mentions(added)
 
     def _held_mention(self, number: int | None) -> Any:
         """The held mention `number`, loading its block if need be; under the lock."""
@@ -362,30 +359,24 @@ class StoreIndexes:
         without reading one. A document damaged by hand is reported as at open."""
         if self._storage.pending(self._events.name):
             added = self._storage.load_blocks(
-                self._events.name,
-                (lambda _: True) if since is None else (lambda b: b.reaches(0, since)))
+                self._events.name, None if since is None else lambda b: b.reaches(0, since))
             if self._events_indexed and added:
-                self._index_loaded_events(added)
+                self._index_events(added)
         if self._events_indexed:
             return
         self._events_of, self._events_time = {}, []
-        with gc_paused():
-            try:
-                for doc_id, doc in self._docs(self._events):
-                    self._index_event(doc_id, doc, ordered=False)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                raise self._malformed(exc) from exc
-        self._events_time.sort()
-        for ids in self._events_of.values():
-            ids.sort()
+        self._index_events(self._storage.held(self._events.name).items())
         self._events_indexed = True
 
-    def _index_loaded_events(self, added: list[tuple[str, Any]]) -> None:
+    def _index_events(self, held: Iterable[tuple[str, Any]]) -> None:
+        """Index a batch of held events (at first use, or a block loaded): appended,
+        then the lists they went into sorted once."""
+        codec = self._storage.codec(self._events.name)
         touched = set()
         with gc_paused():
             try:
-                for doc_id, text in added:
-                    doc = self._storage.codec(self._events.name).doc(text)
+                for doc_id, text in held:
+                    doc = codec.doc(text)
                     self._index_event(int(doc_id), doc, ordered=False)
                     touched.add(doc["mention_key"])
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
